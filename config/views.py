@@ -1,0 +1,22 @@
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from spaces.models import Venue
+
+
+def home(request):
+    venues = Venue.objects.filter(is_active=True)
+    return render(request, "home.html", {"venues": venues})
+
+
+@never_cache
+def healthz(request):
+    """200 when the database answers, 503 when it does not: for load balancers and monitors."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,139 @@
+"""Reservations and their history. PostgreSQL itself refuses two active bookings of one space
+whose periods overlap (the exclusion constraint below): double booking is impossible by design."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import Func, Q
+from django.urls import reverse
+
+from spaces.models import Space
+
+# Crockford's base32 without look-alikes: references are read out over the phone.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference() -> str:
+    """12 random characters (60 bits) in three groups: K7QM-2XPA-9RTD. Unguessable, never the id."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(12))
+    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = models.DateTimeField()  # only used inside the constraint and overlap lookups
+
+
+class Reservation(models.Model):
+    class Status(models.TextChoices):
+        HELD = "held", "Held"
+        CONFIRMED = "confirmed", "Confirmed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "No-show"
+
+    ACTIVE_STATUSES = (Status.HELD, Status.CONFIRMED)
+
+    reference = models.CharField(max_length=14, unique=True, default=new_reference, editable=False)
+    guest = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reservations"
+    )
+    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="reservations")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    party_size = models.PositiveIntegerField()
+    requested_category = models.CharField(
+        max_length=100, blank=True, help_text="The category the guest asked for, when the venue assigns the space."
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.HELD)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField("guest notes", blank=True, max_length=1000)
+    price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="EUR")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancellation_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            ExclusionConstraint(
+                name="reservation_no_overlap",
+                expressions=[
+                    ("space", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at", models.Value("[)")), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=["held", "confirmed"]),
+                violation_error_message="This space is already booked for an overlapping period.",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__lt=models.F("ends_at")), name="reservation_starts_before_end"
+            ),
+            models.CheckConstraint(condition=Q(party_size__gte=1), name="reservation_party_size_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["guest", "starts_at"], name="reservation_guest_start"),
+            models.Index(fields=["status", "hold_expires_at"], name="reservation_status_hold"),
+            models.Index(fields=["status", "ends_at"], name="reservation_status_end"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("reservations:detail", kwargs={"reference": self.reference})
+
+    @property
+    def venue(self):
+        return self.space.venue
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def local_starts_at(self):
+        return self.starts_at.astimezone(self.space.venue.zone)
+
+    @property
+    def local_ends_at(self):
+        return self.ends_at.astimezone(self.space.venue.zone)
+
+    @property
+    def nights(self) -> int:
+        return (self.local_ends_at.date() - self.local_starts_at.date()).days
+
+
+class ReservationEvent(models.Model):
+    """One change in a reservation's life, with who made it: the history guests and staff see."""
+
+    class Kind(models.TextChoices):
+        HELD = "held", "Held"
+        CONFIRMED = "confirmed", "Confirmed"
+        MODIFIED = "modified", "Modified"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Hold expired"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "Marked no-show"
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.reservation} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
