@@ -1,0 +1,177 @@
+"""Staff manage every reservation here. Adding, changing, cancelling and marking a no-show all go
+through reservations.services, so the admin obeys the same rules as guests and the API; a refusal
+(an overlap, a closure...) comes back as a form error or a message, never a 500."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from reservations import services
+from reservations.exceptions import BookingError
+from reservations.models import Reservation, ReservationEvent
+
+
+class ReservationEventInline(admin.TabularInline):
+    model = ReservationEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "actor", "details"]
+    readonly_fields = fields
+    verbose_name_plural = "history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReservationAdminForm(forms.ModelForm):
+    """Validates by asking the booking service to make the change; its refusal is a form error."""
+
+    class Meta:
+        model = Reservation
+        fields = ["guest", "space", "starts_at", "ends_at", "party_size", "notes"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            if self.instance.pk:
+                self.result = services.reservation_modify(
+                    reservation=self.instance,
+                    actor=self.actor,
+                    space=cleaned["space"],
+                    starts_at=cleaned["starts_at"],
+                    ends_at=cleaned["ends_at"],
+                    party_size=cleaned["party_size"],
+                    notes=cleaned["notes"],
+                )
+            else:
+                if not cleaned.get("guest"):
+                    raise forms.ValidationError({"guest": "Choose the guest the booking is for."})
+                self.result = services.reservation_book(
+                    guest=cleaned["guest"],
+                    actor=self.actor,
+                    space=cleaned["space"],
+                    starts_at=cleaned["starts_at"],
+                    ends_at=cleaned["ends_at"],
+                    party_size=cleaned["party_size"],
+                    notes=cleaned["notes"],
+                )
+        except BookingError as error:
+            field = error.field if error.field in self.fields else None
+            raise forms.ValidationError({field: error.message} if field else error.message) from error
+        return cleaned
+
+    def _post_clean(self):
+        # The service already validated and saved; Django's own constraint check would re-read
+        # the row we just wrote and see it as a clash with itself.
+        pass
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Sent to the guest with the cancellation."
+    )
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    form = ReservationAdminForm
+    list_display = ["reference", "venue_name", "space", "starts_at", "party_size", "status", "guest_email"]
+    list_filter = ["status", "space__venue", "space", "starts_at"]
+    list_select_related = ["space__venue", "guest"]
+    date_hierarchy = "starts_at"
+    search_fields = ["reference", "guest__email", "guest__name"]
+    ordering = ["-starts_at"]
+    inlines = [ReservationEventInline]
+    actions = ["cancel_selected", "mark_no_show"]
+    readonly_fields = [
+        "reference",
+        "status",
+        "hold_expires_at",
+        "price",
+        "currency",
+        "created_at",
+        "updated_at",
+        "cancelled_at",
+        "cancelled_by",
+        "cancellation_reason",
+    ]
+    raw_id_fields = ["guest"]
+
+    @admin.display(description="venue", ordering="space__venue__name")
+    def venue_name(self, obj):
+        return obj.space.venue.name
+
+    @admin.display(description="guest", ordering="guest__email")
+    def guest_email(self, obj):
+        return obj.guest.email if obj.guest_id else "(removed)"
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
+
+    def get_fields(self, request, obj=None):
+        editable = ["guest", "space", "starts_at", "ends_at", "party_size", "notes"]
+        return editable if obj is None else editable + self.readonly_fields
+
+    def save_form(self, request, form, change):
+        return form.result  # saved by the booking service during validation
+
+    def save_model(self, request, obj, form, change):
+        pass
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel instead: the history and the guest's e-mail depend on it
+
+    def get_urls(self):
+        return [
+            path("cancel/", self.admin_site.admin_view(self.cancel_view), name="reservations_reservation_cancel"),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Cancel selected reservations (asks for a reason)")
+    def cancel_selected(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(f"{reverse('admin:reservations_reservation_cancel')}?ids={ids}")
+
+    def cancel_view(self, request):
+        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        reservations = list(Reservation.objects.filter(pk__in=ids).select_related("space__venue", "guest"))
+        form = CancelForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            done = 0
+            for reservation in reservations:
+                try:
+                    services.reservation_cancel(
+                        reservation=reservation, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                    done += 1
+                except BookingError as error:
+                    self.message_user(request, f"{reservation.reference}: {error}", messages.ERROR)
+            self.message_user(request, f"Cancelled {done} reservation(s).", messages.SUCCESS)
+            return redirect("admin:reservations_reservation_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel reservations",
+            "reservations": reservations,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/reservations/cancel.html", context)
+
+    @admin.action(description="Mark selected as no-show")
+    def mark_no_show(self, request, queryset):
+        done = 0
+        for reservation in queryset:
+            try:
+                services.reservation_mark_no_show(reservation=reservation, actor=request.user)
+                done += 1
+            except BookingError as error:
+                self.message_user(request, f"{reservation.reference}: {error}", messages.ERROR)
+        self.message_user(request, f"Marked {done} reservation(s) as no-show.", messages.SUCCESS)

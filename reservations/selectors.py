@@ -1,0 +1,207 @@
+"""Reads with business meaning: availability, a guest's reservations, a venue's day sheet.
+
+Availability runs a fixed number of queries (spaces, opening hours, closures, bookings) whatever
+the number of spaces or reservations, and computes the free times in Python, in the venue's zone.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from reservations.exceptions import PolicyViolation
+from reservations.models import Reservation
+from reservations.periods import opening_periods, slot_starts, stay_period
+from spaces.models import Closure, Space, Venue
+
+MAX_NIGHTS = 30
+MAX_PARTY_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
+class SpaceAvailability:
+    space: Space
+    slots: list[Slot]
+    price: object = None
+
+
+@dataclass(frozen=True)
+class Option:
+    """For venues that assign: how many fitting spaces of a category are free at a time."""
+
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+    free: int
+
+
+@dataclass
+class Availability:
+    venue: Venue
+    day: date
+    party_size: int
+    duration: int | None = None
+    nights: int | None = None
+    spaces: list[SpaceAvailability] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
+
+    @property
+    def start_times(self) -> list[Slot]:
+        """Every start with at least one free fitting space: the buttons a restaurant guest sees."""
+        starts = {}
+        for option in self.options or []:
+            if option.free:
+                starts[option.starts_at] = Slot(option.starts_at, option.ends_at)
+        if not self.options:
+            for entry in self.spaces:
+                for slot in entry.slots:
+                    starts[slot.starts_at] = slot
+        return [starts[key] for key in sorted(starts)]
+
+    @property
+    def categories(self) -> list[Option]:
+        """Night mode where the venue assigns: one option per category (the stay), with what is left."""
+        return [option for option in self.options if option.free]
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(entry.slots for entry in self.spaces)
+
+
+def _active(now: datetime) -> Q:
+    """Bookings that block a space: confirmed ones, and holds that have not run out."""
+    return Q(status=Reservation.Status.CONFIRMED) | Q(status=Reservation.Status.HELD, hold_expires_at__gt=now)
+
+
+def venue_availability(
+    *,
+    venue: Venue,
+    day: date,
+    party_size: int,
+    duration: int | None = None,
+    nights: int | None = None,
+    category: str = "",
+    now: datetime | None = None,
+) -> Availability:
+    """What can be booked at `venue` on `day` (its local date) for `party_size` guests."""
+    now = now or timezone.now()
+    if not 1 <= party_size <= MAX_PARTY_SIZE:
+        raise PolicyViolation(f"Party size must be between 1 and {MAX_PARTY_SIZE}.", field="party_size")
+    result = Availability(venue=venue, day=day, party_size=party_size)
+
+    spaces = venue.spaces.filter(is_active=True, capacity__gte=party_size, min_party_size__lte=party_size)
+    if category:
+        spaces = spaces.filter(category=category)
+    spaces = list(spaces.order_by("capacity", "name", "pk"))
+
+    if venue.uses_nights:
+        nights = nights or 1
+        if not 1 <= nights <= MAX_NIGHTS:
+            raise PolicyViolation(f"A stay lasts 1 to {MAX_NIGHTS} nights.", field="nights")
+        result.nights = nights
+        candidates = [Slot(*stay_period(venue, day, nights))]
+    else:
+        duration = duration or venue.default_duration_minutes
+        if duration not in venue.durations():
+            allowed = ", ".join(str(minutes) for minutes in venue.durations())
+            raise PolicyViolation(f"Choose a duration of {allowed} minutes.", field="duration")
+        result.duration = duration
+        hours = list(venue.opening_hours.all())
+        length = timedelta(minutes=duration)
+        candidates = [
+            Slot(start, start + length)
+            for period in opening_periods(venue, day, hours)
+            for start in slot_starts(period, venue.slot_interval_minutes, duration)
+        ]
+
+    earliest = now + timedelta(minutes=venue.min_lead_minutes)
+    latest = now + timedelta(days=venue.max_advance_days)
+    candidates = [slot for slot in candidates if earliest <= slot.starts_at <= latest]
+    if not candidates or not spaces:
+        result.spaces = [SpaceAvailability(space, []) for space in spaces]
+        return result
+
+    window_start = min(slot.starts_at for slot in candidates)
+    window_end = max(slot.ends_at for slot in candidates)
+    busy = defaultdict(list)  # space id -> [(start, end)]; None -> closures of the whole venue
+    for closure in Closure.objects.filter(venue=venue, starts_at__lt=window_end, ends_at__gt=window_start).filter(
+        Q(space__isnull=True) | Q(space__in=spaces)
+    ):
+        busy[closure.space_id].append((closure.starts_at, closure.ends_at))
+    taken = (
+        Reservation.objects.filter(_active(now), space__venue=venue, starts_at__lt=window_end, ends_at__gt=window_start)
+        .filter(space__in=spaces)
+        .values_list("space_id", "starts_at", "ends_at")
+    )
+    for space_id, starts_at, ends_at in taken:
+        busy[space_id].append((starts_at, ends_at))
+
+    venue_closed = busy.get(None, [])
+    candidates = [slot for slot in candidates if not _overlaps(slot, venue_closed)]
+    nights_booked = result.nights or 1
+    free_count = defaultdict(int)  # (category, start) -> free spaces
+    for space in spaces:
+        blocked = busy.get(space.pk, [])
+        slots = [slot for slot in candidates if not _overlaps(slot, blocked)]
+        price = space.price * nights_booked if venue.uses_nights else space.price
+        result.spaces.append(SpaceAvailability(space, slots, price))
+        for slot in slots:
+            free_count[(space.category, slot.starts_at)] += 1
+
+    if venue.assigns_spaces:
+        ends = {slot.starts_at: slot.ends_at for slot in candidates}
+        categories = sorted({space.category for space in spaces})
+        result.options = [
+            Option(category, slot.starts_at, ends[slot.starts_at], free_count[(category, slot.starts_at)])
+            for slot in candidates
+            for category in categories
+        ]
+    return result
+
+
+def _overlaps(slot: Slot, intervals) -> bool:
+    return any(start < slot.ends_at and slot.starts_at < end for start, end in intervals)
+
+
+def category_prices(availability: Availability) -> dict[str, object]:
+    """The lowest price of a stay per category (what a hotel guest sees next to a room type)."""
+    prices = {}
+    for entry in availability.spaces:
+        if entry.slots:
+            current = prices.get(entry.space.category)
+            prices[entry.space.category] = entry.price if current is None else min(current, entry.price)
+    return prices
+
+
+def guest_reservations(*, guest, when: str = "upcoming", now: datetime | None = None) -> QuerySet[Reservation]:
+    """A guest's reservations: upcoming (not yet ended and still active) or past (all the rest)."""
+    now = now or timezone.now()
+    reservations = Reservation.objects.filter(guest=guest).select_related("space__venue")
+    upcoming = Q(ends_at__gt=now, status__in=Reservation.ACTIVE_STATUSES)
+    if when == "upcoming":
+        return reservations.filter(upcoming).order_by("starts_at", "pk")
+    return reservations.exclude(upcoming).order_by("-starts_at", "-pk")
+
+
+def day_sheet(*, venue: Venue, day: date) -> list[tuple[Space, list[Reservation]]]:
+    """Every space of the venue with its reservations that touch the local `day` (two queries)."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=venue.zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=venue.zone)
+    spaces = list(venue.spaces.order_by("category", "name"))
+    by_space = defaultdict(list)
+    for reservation in (
+        Reservation.objects.filter(space__venue=venue, starts_at__lt=end, ends_at__gt=start)
+        .exclude(status__in=[Reservation.Status.EXPIRED])
+        .select_related("guest", "space")
+        .order_by("starts_at")
+    ):
+        by_space[reservation.space_id].append(reservation)
+    return [(space, by_space.get(space.pk, [])) for space in spaces]

@@ -1,0 +1,126 @@
+"""Venues for the booking-engine tests: a restaurant that assigns tables, a hotel that assigns
+rooms, meeting rooms that guests pick. Dates are chosen relative to today, in each venue's zone."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from spaces.models import OpeningHours, Space, Venue
+
+
+def next_weekday(venue: Venue, weekday: int, weeks_ahead: int = 1) -> date:
+    """A date `weeks_ahead` weeks from now that falls on `weekday` (0 = Monday), in the venue's zone."""
+    today = timezone.now().astimezone(venue.zone).date()
+    ahead = today + timedelta(weeks=weeks_ahead)
+    return ahead + timedelta(days=(weekday - ahead.weekday()) % 7)
+
+
+def at(venue: Venue, day: date, clock: str) -> datetime:
+    hours, minutes = (int(part) for part in clock.split(":"))
+    return datetime.combine(day, time(hours, minutes), tzinfo=venue.zone)
+
+
+@pytest.fixture
+def restaurant(db):
+    venue = Venue.objects.create(
+        name="Trattoria Test",
+        slug="trattoria-test",
+        kind=Venue.Kind.RESTAURANT,
+        time_zone="Europe/Berlin",
+        booking_mode=Venue.BookingMode.SLOTS,
+        assignment=Venue.Assignment.VENUE_ASSIGNS,
+        slot_interval_minutes=15,
+        default_duration_minutes=90,
+        allowed_durations=[120],
+        min_lead_minutes=60,
+        max_advance_days=60,
+        cancellation_cutoff_hours=24,
+        modification_cutoff_hours=24,
+        hold_minutes=10,
+    )
+    for weekday in range(1, 7):  # closed on Mondays
+        OpeningHours.objects.create(venue=venue, weekday=weekday, opens_at=time(12), closes_at=time(15))
+        OpeningHours.objects.create(venue=venue, weekday=weekday, opens_at=time(18), closes_at=time(23))
+    for name, capacity, area in [
+        ("Table 1", 2, "Dining room"),
+        ("Table 2", 2, "Dining room"),
+        ("Table 3", 4, "Dining room"),
+        ("Table 4", 4, "Terrace"),
+        ("Table 5", 6, "Terrace"),
+        ("Table 6", 8, "Dining room"),
+    ]:
+        Space.objects.create(venue=venue, name=name, capacity=capacity, category=area)
+    return venue
+
+
+@pytest.fixture
+def hotel(db):
+    venue = Venue.objects.create(
+        name="Harbour Test",
+        slug="harbour-test",
+        kind=Venue.Kind.HOTEL,
+        time_zone="Europe/London",
+        booking_mode=Venue.BookingMode.NIGHTS,
+        assignment=Venue.Assignment.VENUE_ASSIGNS,
+        check_in_time=time(15),
+        check_out_time=time(11),
+        min_lead_minutes=0,
+        max_advance_days=365,
+        cancellation_cutoff_hours=48,
+        modification_cutoff_hours=48,
+        currency="GBP",
+    )
+    for name, category, capacity, price in [
+        ("101", "Single", 1, "60"),
+        ("102", "Double", 2, "90"),
+        ("103", "Double", 2, "90"),
+        ("201", "Family", 4, "150"),
+    ]:
+        Space.objects.create(venue=venue, name=name, category=category, capacity=capacity, price=Decimal(price))
+    return venue
+
+
+@pytest.fixture
+def meeting_rooms(db):
+    venue = Venue.objects.create(
+        name="Foundry Test",
+        slug="foundry-test",
+        kind=Venue.Kind.OTHER,
+        time_zone="America/New_York",
+        booking_mode=Venue.BookingMode.SLOTS,
+        assignment=Venue.Assignment.GUEST_PICKS,
+        slot_interval_minutes=30,
+        default_duration_minutes=60,
+        allowed_durations=[30, 120],
+        min_lead_minutes=0,
+        max_advance_days=90,
+        cancellation_cutoff_hours=2,
+        modification_cutoff_hours=2,
+    )
+    for weekday in range(0, 5):
+        OpeningHours.objects.create(venue=venue, weekday=weekday, opens_at=time(8), closes_at=time(20))
+    Space.objects.create(venue=venue, name="Loft", capacity=12, min_party_size=4, price=Decimal("80"))
+    Space.objects.create(venue=venue, name="Booth", capacity=4, price=Decimal("25"))
+    return venue
+
+
+def make_user(email: str, **extra) -> User:
+    return User.objects.create_user(email=email, password="a-long-test-password", **extra)
+
+
+@pytest.fixture
+def guest(db):
+    return make_user("guest@example.com", name="Gina Guest")
+
+
+@pytest.fixture
+def other_guest(db):
+    return make_user("other@example.com", name="Otto Other")
+
+
+@pytest.fixture
+def staff(db):
+    return make_user("staff@example.com", name="Sam Staff", is_staff=True, is_superuser=True)
