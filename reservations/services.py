@@ -168,6 +168,38 @@ def _without_overlap(spaces: list[Space], starts_at, ends_at, *, now, exclude: R
     return [space for space in spaces if space.pk in free]
 
 
+class _Taken(Exception):
+    pass
+
+
+def _claim(space: Space, starts_at: datetime, ends_at: datetime, write, *, exclude: Reservation | None = None):
+    """Lock `space`, check under the lock that the period is still free, then `write()`.
+
+    Concurrent bookings of one space queue on its row lock instead of racing into the exclusion
+    constraint, where PostgreSQL would detect a deadlock between two conflicting inserts. Each
+    attempt is a savepoint: rolling it back releases the lock of a space we could not use, so a
+    transaction never waits for a space while holding another (no lock-order deadlocks).
+    Returns what `write()` returned, or None when the space is taken.
+    """
+    try:
+        with transaction.atomic():
+            Space.objects.select_for_update().filter(pk=space.pk).exists()
+            busy = Reservation.objects.filter(
+                space=space, status__in=Reservation.ACTIVE_STATUSES, starts_at__lt=ends_at, ends_at__gt=starts_at
+            )
+            if exclude is not None:
+                busy = busy.exclude(pk=exclude.pk)
+            if busy.exists():
+                raise _Taken
+            return write()
+    except _Taken:
+        return None
+    except IntegrityError as error:
+        if _is_overlap_violation(error):  # the database's last word, e.g. against a direct write
+            return None
+        raise
+
+
 def _is_overlap_violation(error: IntegrityError) -> bool:
     diag = getattr(error.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None) == NO_OVERLAP_CONSTRAINT
@@ -264,26 +296,26 @@ def reservation_hold(
         candidates = _check_closures(venue, candidates, starts_at, ends_at)
         _expire_stale_holds_for(candidates, starts_at, ends_at, now=now)
         for candidate in _without_overlap(candidates, starts_at, ends_at, now=now):
-            try:
-                # A savepoint per attempt: a refused insert does not spoil the transaction.
-                with transaction.atomic():
-                    reservation = Reservation.objects.create(
-                        guest=guest,
-                        space=candidate,
-                        starts_at=starts_at,
-                        ends_at=ends_at,
-                        party_size=party_size,
-                        requested_category=category,
-                        status=Status.HELD,
-                        hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
-                        notes=notes,
-                        price=_price(candidate, starts_at, ends_at),
-                        currency=venue.currency,
-                    )
-            except IntegrityError as error:
-                if _is_overlap_violation(error):
-                    continue  # taken by a concurrent booking a moment ago: try the next candidate
-                raise
+            reservation = _claim(
+                candidate,
+                starts_at,
+                ends_at,
+                lambda candidate=candidate: Reservation.objects.create(
+                    guest=guest,
+                    space=candidate,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    party_size=party_size,
+                    requested_category=category,
+                    status=Status.HELD,
+                    hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
+                    notes=notes,
+                    price=_price(candidate, starts_at, ends_at),
+                    currency=venue.currency,
+                ),
+            )
+            if reservation is None:
+                continue  # taken by a concurrent booking a moment ago: try the next candidate
             _record(reservation, Event.HELD, actor, space=candidate.name)
             return reservation
     raise SlotUnavailable(_unavailable_message(venue, space, starts_at, party_size))
@@ -402,21 +434,23 @@ def reservation_modify(
 
         before = _snapshot(current)
         for candidate in _without_overlap(candidates, new_start, new_end, now=now, exclude=current):
-            try:
-                with transaction.atomic():
-                    Reservation.objects.filter(pk=current.pk).update(
-                        space=candidate,
-                        starts_at=new_start,
-                        ends_at=new_end,
-                        party_size=new_party,
-                        notes=new_notes,
-                        price=_price(candidate, new_start, new_end),
-                        updated_at=now,
-                    )
-            except IntegrityError as error:
-                if _is_overlap_violation(error):
-                    continue
-                raise
+            moved = _claim(
+                candidate,
+                new_start,
+                new_end,
+                lambda candidate=candidate: Reservation.objects.filter(pk=current.pk).update(
+                    space=candidate,
+                    starts_at=new_start,
+                    ends_at=new_end,
+                    party_size=new_party,
+                    notes=new_notes,
+                    price=_price(candidate, new_start, new_end),
+                    updated_at=now,
+                ),
+                exclude=current,
+            )
+            if not moved:
+                continue
             current.refresh_from_db()
             after = _snapshot(current)
             if after != before:

@@ -1,0 +1,114 @@
+"""Double booking is impossible, shown with real concurrent transactions: every thread has its own
+database connection, all start together at a barrier, and the invariant is checked in SQL."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from reservations.exceptions import BookingError, SlotUnavailable
+from reservations.models import Reservation
+from reservations.services import reservation_book, reservation_modify
+from spaces.models import Space
+
+from .conftest import at, make_user, next_weekday
+
+pytestmark = pytest.mark.django_db(transaction=True)
+THREADS = 20
+
+
+def race(calls):
+    """Run the calls at the same moment, each in its own thread and connection; return outcomes."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        try:
+            barrier.wait()
+            return call()
+        except BookingError as error:
+            return error
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def overlapping_active_pairs() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM reservations_reservation a
+            JOIN reservations_reservation b
+              ON a.space_id = b.space_id AND a.id < b.id
+             AND tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(b.starts_at, b.ends_at, '[)')
+            WHERE a.status IN ('held', 'confirmed') AND b.status IN ('held', 'confirmed')
+            """
+        )
+        return cursor.fetchone()[0]
+
+
+def test_twenty_guests_racing_for_one_room_and_slot_leave_exactly_one_booking(meeting_rooms):
+    booth = meeting_rooms.spaces.get(name="Booth")
+    start = at(meeting_rooms, next_weekday(meeting_rooms, 1), "10:00")
+    guests = [make_user(f"racer{i}@example.com") for i in range(THREADS)]
+
+    outcomes = race(
+        [
+            lambda guest=guest: reservation_book(guest=guest, space=booth, starts_at=start, party_size=2)
+            for guest in guests
+        ]
+    )
+
+    winners = [outcome for outcome in outcomes if isinstance(outcome, Reservation)]
+    losers = [outcome for outcome in outcomes if not isinstance(outcome, Reservation)]
+    assert len(winners) == 1
+    assert len(losers) == THREADS - 1
+    assert all(isinstance(loser, SlotUnavailable) and "Booth is no longer free" in str(loser) for loser in losers)
+    assert Reservation.objects.filter(space=booth).count() == 1
+    assert overlapping_active_pairs() == 0
+
+
+def test_a_modify_racing_creates_for_the_same_slot_has_one_winner(meeting_rooms):
+    booth = meeting_rooms.spaces.get(name="Booth")
+    day = next_weekday(meeting_rooms, 1)
+    owner = make_user("owner@example.com")
+    existing = reservation_book(guest=owner, space=booth, starts_at=at(meeting_rooms, day, "09:00"), party_size=2)
+    target = at(meeting_rooms, day, "12:00")
+    guests = [make_user(f"racer{i}@example.com") for i in range(THREADS - 1)]
+
+    calls = [lambda: reservation_modify(reservation=existing, actor=owner, starts_at=target)]
+    calls += [
+        lambda guest=guest: reservation_book(guest=guest, space=booth, starts_at=target, party_size=2)
+        for guest in guests
+    ]
+    outcomes = race(calls)
+
+    assert sum(isinstance(outcome, Reservation) for outcome in outcomes) == 1
+    assert all(isinstance(o, SlotUnavailable) for o in outcomes if not isinstance(o, Reservation))
+    at_target = Reservation.objects.filter(space=booth, starts_at=target, status__in=["held", "confirmed"])
+    assert at_target.count() == 1
+    assert overlapping_active_pairs() == 0
+
+
+def test_twenty_parties_racing_for_five_tables_get_five_different_tables(restaurant):
+    Space.objects.filter(venue=restaurant).delete()
+    for number in range(1, 6):
+        Space.objects.create(venue=restaurant, name=f"Four-top {number}", capacity=4)
+    start = at(restaurant, next_weekday(restaurant, 1), "19:30")
+    guests = [make_user(f"diner{i}@example.com") for i in range(THREADS)]
+
+    outcomes = race(
+        [
+            lambda guest=guest: reservation_book(guest=guest, venue=restaurant, starts_at=start, party_size=4)
+            for guest in guests
+        ]
+    )
+
+    winners = [outcome for outcome in outcomes if isinstance(outcome, Reservation)]
+    assert len(winners) == 5
+    assert len({winner.space_id for winner in winners}) == 5
+    losers = [outcome for outcome in outcomes if not isinstance(outcome, Reservation)]
+    assert all(isinstance(loser, SlotUnavailable) for loser in losers) and len(losers) == THREADS - 5
+    assert overlapping_active_pairs() == 0
