@@ -1,0 +1,57 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts.models import User
+
+
+class _UniqueEmailMixin:
+    """The e-mail address is the log-in: refuse one that differs from another account's only in case."""
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        others = User.objects.filter(email__iexact=email)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError("Another account already uses this e-mail address.")
+        return email
+
+
+class UserCreationForm(_UniqueEmailMixin, auth_forms.AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ["email", "name", "phone"]
+
+
+class UserChangeForm(_UniqueEmailMixin, auth_forms.UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ["email", "name", "phone", "is_staff", "is_active", "date_joined", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["email", "name", "phone"]
+    ordering = ["email"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Personal info", {"fields": ["name", "phone"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Important dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "name", "phone", "usable_password", "password1", "password2"],
+            },
+        ),
+    ]
+    readonly_fields = ["last_login", "date_joined"]

@@ -1,0 +1,171 @@
+"""Demo data for a new installation: three venues of different shapes and two users who can log in
+at once. Safe to run again: it only adds what is missing and never changes what is there."""
+
+from datetime import time
+from decimal import Decimal
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import User
+from spaces.models import OpeningHours, Space, Venue
+
+STAFF = {"email": "staff@holdfast.local", "password": "holdfast-staff", "name": "Sam Staff"}
+GUEST = {"email": "guest@holdfast.local", "password": "holdfast-guest", "name": "Gina Guest"}
+
+TUESDAY_TO_SUNDAY = range(1, 7)
+MONDAY_TO_FRIDAY = range(0, 5)
+
+VENUES = [
+    {
+        "venue": {
+            "slug": "trattoria-aurora",
+            "name": "Trattoria Aurora",
+            "kind": Venue.Kind.RESTAURANT,
+            "time_zone": "Europe/Berlin",
+            "address": "Kastanienallee 12, 10435 Berlin",
+            "description": "Handmade pasta and wood-fired pizza; a terrace in summer. Closed on Mondays.",
+            "booking_mode": Venue.BookingMode.SLOTS,
+            "assignment": Venue.Assignment.VENUE_ASSIGNS,
+            "slot_interval_minutes": 15,
+            "default_duration_minutes": 90,
+            "allowed_durations": [],
+            "currency": "EUR",
+        },
+        "spaces": [
+            *[
+                {"name": f"Table {number}", "category": "Dining room", "capacity": capacity}
+                for number, capacity in enumerate([2, 2, 2, 4, 4, 4, 6, 8], start=1)
+            ],
+            *[
+                {"name": f"Table {number}", "category": "Terrace", "capacity": capacity}
+                for number, capacity in enumerate([2, 2, 4, 4], start=9)
+            ],
+        ],
+        "opening_hours": [
+            (weekday, opens_at, closes_at)
+            for weekday in TUESDAY_TO_SUNDAY
+            for opens_at, closes_at in [(time(12), time(15)), (time(18), time(23))]
+        ],
+    },
+    {
+        "venue": {
+            "slug": "harbour-inn",
+            "name": "Harbour Inn",
+            "kind": Venue.Kind.HOTEL,
+            "time_zone": "Europe/London",
+            "address": "3 Quay Street, Whitby YO21 3PU",
+            "description": "Ten rooms above the harbour; breakfast included.",
+            "booking_mode": Venue.BookingMode.NIGHTS,
+            "assignment": Venue.Assignment.VENUE_ASSIGNS,
+            "check_in_time": time(15),
+            "check_out_time": time(11),
+            "currency": "GBP",
+        },
+        "spaces": [
+            *[
+                {"name": f"Room {number}", "category": "Single", "capacity": 1, "price": Decimal("70.00")}
+                for number in (101, 102, 103)
+            ],
+            *[
+                {"name": f"Room {number}", "category": "Double", "capacity": 2, "price": Decimal("110.00")}
+                for number in (201, 202, 203, 204, 205)
+            ],
+            *[
+                {"name": f"Room {number}", "category": "Family", "capacity": 4, "price": Decimal("160.00")}
+                for number in (301, 302)
+            ],
+        ],
+        "opening_hours": [],
+    },
+    {
+        "venue": {
+            "slug": "foundry-rooms",
+            "name": "Foundry Rooms",
+            "kind": Venue.Kind.OTHER,
+            "time_zone": "America/New_York",
+            "address": "210 Water Street, Brooklyn, NY 11201",
+            "description": "Meeting rooms for four to twenty people, with screens and coffee.",
+            "booking_mode": Venue.BookingMode.SLOTS,
+            "assignment": Venue.Assignment.GUEST_PICKS,
+            "slot_interval_minutes": 30,
+            "default_duration_minutes": 60,
+            "allowed_durations": [30, 60, 120, 240],
+            "currency": "USD",
+        },
+        "spaces": [
+            {"name": "Studio", "category": "Meeting room", "capacity": 4, "price": Decimal("40.00")},
+            {"name": "Workshop", "category": "Meeting room", "capacity": 8, "price": Decimal("60.00")},
+            {"name": "Boardroom", "category": "Meeting room", "capacity": 12, "price": Decimal("90.00")},
+            {"name": "Loft", "category": "Event space", "capacity": 20, "price": Decimal("150.00")},
+        ],
+        "opening_hours": [(weekday, time(8), time(20)) for weekday in MONDAY_TO_FRIDAY],
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo venues, spaces, opening hours and the demo staff and guest users (only what is missing)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when any venue exists (for `make run` on every start)."
+        )
+
+    def handle(self, *args, if_empty=False, **options):
+        if if_empty and Venue.objects.exists():
+            self.stdout.write("Venues exist already; --if-empty: nothing created.")
+            return
+        created = {"venues": 0, "spaces": 0, "opening hours": 0, "users": 0}
+        with transaction.atomic():
+            for data in VENUES:
+                venue, venue_created = _get_or_create(
+                    Venue, lookup={"slug": data["venue"]["slug"]}, defaults=data["venue"]
+                )
+                created["venues"] += venue_created
+                for space in data["spaces"]:
+                    _, space_created = _get_or_create(
+                        Space, lookup={"venue": venue, "name": space["name"]}, defaults=space
+                    )
+                    created["spaces"] += space_created
+                for weekday, opens_at, closes_at in data["opening_hours"]:
+                    _, hours_created = _get_or_create(
+                        OpeningHours,
+                        lookup={"venue": venue, "weekday": weekday, "opens_at": opens_at},
+                        defaults={"closes_at": closes_at},
+                    )
+                    created["opening hours"] += hours_created
+            created["users"] += _ensure_user(STAFF, is_staff=True, is_superuser=True)
+            created["users"] += _ensure_user(GUEST, is_staff=False, is_superuser=False)
+
+        if any(created.values()):
+            summary = ", ".join(f"{count} {what}" for what, count in created.items())
+            self.stdout.write(self.style.SUCCESS(f"Demo data created: {summary}."))
+        else:
+            self.stdout.write("Demo data is complete already; nothing created.")
+        self.stdout.write(f"Staff log-in: {STAFF['email']} / {STAFF['password']}")
+        self.stdout.write(f"Guest log-in: {GUEST['email']} / {GUEST['password']}")
+
+
+def _get_or_create(model, *, lookup, defaults):
+    """Like get_or_create, but a new row passes the model's validation first (the demo must be valid)."""
+    instance = model.objects.filter(**lookup).first()
+    if instance is not None:
+        return instance, False
+    instance = model(**{**defaults, **lookup})
+    instance.full_clean()
+    instance.save()
+    return instance, True
+
+
+def _ensure_user(data, *, is_staff, is_superuser) -> bool:
+    """Create the user unless the address is taken, and make sure allauth sees the address as verified."""
+    user = User.objects.filter(email__iexact=data["email"]).first()
+    created = user is None
+    if created:
+        user = User.objects.create_user(
+            data["email"], data["password"], name=data["name"], is_staff=is_staff, is_superuser=is_superuser
+        )
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    return created
