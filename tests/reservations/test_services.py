@@ -114,7 +114,10 @@ def test_lead_time_and_booking_window_are_enforced(restaurant, guest):
 def test_a_venue_closure_refuses_bookings_with_its_reason(restaurant, guest):
     day = next_weekday(restaurant, TUESDAY)
     Closure.objects.create(
-        venue=restaurant, starts_at=at(restaurant, day, "00:00"), ends_at=at(restaurant, day, "23:59"), reason="Staff party"
+        venue=restaurant,
+        starts_at=at(restaurant, day, "00:00"),
+        ends_at=at(restaurant, day, "23:59"),
+        reason="Staff party",
     )
     with pytest.raises(PolicyViolation, match=r"Trattoria Test is closed from .* \(Staff party\)"):
         book_table(restaurant, guest, day=day)
@@ -400,7 +403,9 @@ def test_no_show_is_for_staff_once_the_booking_has_started(restaurant, guest, st
         reservation_mark_no_show(reservation=reservation, actor=guest)
     with pytest.raises(PolicyViolation, match="once it has started"):
         reservation_mark_no_show(reservation=reservation, actor=staff)
-    marked = reservation_mark_no_show(reservation=reservation, actor=staff, now=reservation.starts_at + timedelta(minutes=20))
+    marked = reservation_mark_no_show(
+        reservation=reservation, actor=staff, now=reservation.starts_at + timedelta(minutes=20)
+    )
     assert marked.status == Reservation.Status.NO_SHOW
 
 
@@ -410,8 +415,13 @@ def test_no_show_is_for_staff_once_the_booking_has_started(restaurant, guest, st
 @pytest.fixture
 def late_bar(db):
     venue = Venue.objects.create(
-        name="Night Owl", slug="night-owl", time_zone="Europe/Berlin", slot_interval_minutes=30,
-        default_duration_minutes=60, min_lead_minutes=0, max_advance_days=60,
+        name="Night Owl",
+        slug="night-owl",
+        time_zone="Europe/Berlin",
+        slot_interval_minutes=30,
+        default_duration_minutes=60,
+        min_lead_minutes=0,
+        max_advance_days=60,
     )
     OpeningHours.objects.create(venue=venue, weekday=FRIDAY, opens_at=time(20), closes_at=time(2), closes_next_day=True)
     Space.objects.create(venue=venue, name="Bar table", capacity=4)
@@ -424,5 +434,10 @@ def test_a_period_after_midnight_belongs_to_the_evening_it_started(late_bar, gue
     late = reservation_book(guest=guest, venue=late_bar, starts_at=at(late_bar, saturday, "00:30"), party_size=2)
     assert late.space.name == "Bar table"
     with pytest.raises(PolicyViolation, match="not open"):
-        reservation_book(guest=guest, venue=late_bar, starts_at=at(late_bar, saturday, "01:30"), party_size=2,
-                         ends_at=at(late_bar, saturday, "02:30"))
+        reservation_book(
+            guest=guest,
+            venue=late_bar,
+            starts_at=at(late_bar, saturday, "01:30"),
+            party_size=2,
+            ends_at=at(late_bar, saturday, "02:30"),
+        )
