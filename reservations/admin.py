@@ -4,6 +4,8 @@ through reservations.services, so the admin obeys the same rules as guests and t
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
@@ -120,11 +122,29 @@ class ReservationAdmin(admin.ModelAdmin):
         editable = ["guest", "space", "starts_at", "ends_at", "party_size", "notes"]
         return editable if obj is None else editable + self.readonly_fields
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic():
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            context = getattr(response, "context_data", None) or {}
+            if request.method == "POST" and context.get("errors"):
+                # The form booked through the service while validating; when something else on the
+                # page was invalid (the inline's management form) the page is shown again with
+                # errors, so that booking must not be kept.
+                transaction.set_rollback(True)
+        return response
+
     def save_form(self, request, form, change):
         return form.result  # saved by the booking service during validation
 
     def save_model(self, request, obj, form, change):
         pass
+
+    def save_related(self, request, form, formsets, change):
+        # The default first calls form.save_m2m(), which exists only after form.save(commit=False);
+        # the service saved instead and there are no many-to-many fields. The (read-only) history
+        # formset is still "saved", as the change message reads what it did.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def has_delete_permission(self, request, obj=None):
         return False  # cancel instead: the history and the guest's e-mail depend on it
@@ -135,12 +155,15 @@ class ReservationAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @admin.action(description="Cancel selected reservations (asks for a reason)")
+    @admin.action(description="Cancel selected reservations (asks for a reason)", permissions=["change"])
     def cancel_selected(self, request, queryset):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return redirect(f"{reverse('admin:reservations_reservation_cancel')}?ids={ids}")
 
     def cancel_view(self, request):
+        # admin_view() only checks is_staff: a clerk who may merely view reservations must not cancel.
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
         reservations = list(Reservation.objects.filter(pk__in=ids).select_related("space__venue", "guest"))
         form = CancelForm(request.POST or None)
@@ -165,7 +188,7 @@ class ReservationAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/reservations/cancel.html", context)
 
-    @admin.action(description="Mark selected as no-show")
+    @admin.action(description="Mark selected as no-show", permissions=["change"])
     def mark_no_show(self, request, queryset):
         done = 0
         for reservation in queryset:

@@ -7,7 +7,7 @@ change has the right number of slots (23 or 25 hourly slots for a venue open aro
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from spaces.models import OpeningHours, Venue
 
@@ -18,7 +18,12 @@ class Period:
     ends_at: datetime
 
     def contains(self, starts_at: datetime, ends_at: datetime) -> bool:
-        return self.starts_at <= starts_at and ends_at <= self.ends_at
+        # Compared in UTC: datetimes sharing a zone compare by wall time, blind to DST.
+        return _utc(self.starts_at) <= _utc(starts_at) and _utc(ends_at) <= _utc(self.ends_at)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def local_datetime(venue: Venue, day: date, at: time) -> datetime:
@@ -27,7 +32,8 @@ def local_datetime(venue: Venue, day: date, at: time) -> datetime:
     aware = naive.replace(tzinfo=venue.zone)
     # A wall time inside the spring-forward gap does not exist: zoneinfo would give a time that
     # reads back differently. Normalise through UTC so the result is a real instant.
-    return aware.astimezone(venue.zone)
+    # (astimezone() to the same zone is a no-op, hence the detour.)
+    return aware.astimezone(UTC).astimezone(venue.zone)
 
 
 def format_local(venue: Venue, moment: datetime, with_date: bool = True) -> str:
@@ -59,16 +65,19 @@ def slot_starts(period: Period, interval_minutes: int, duration_minutes: int) ->
     """Start times on the period's grid whose booking of `duration_minutes` ends by closing time."""
     step = timedelta(minutes=interval_minutes)
     duration = timedelta(minutes=duration_minutes)
+    zone = period.starts_at.tzinfo
+    # Step in UTC: adding a timedelta to a venue-zone datetime is wall-clock arithmetic, which would
+    # give 24 hourly starts on every day (one of them non-existent in spring, one hour lost in autumn).
     starts = []
-    start = period.starts_at
-    while start + duration <= period.ends_at:
-        starts.append(start)
+    start, end = _utc(period.starts_at), _utc(period.ends_at)
+    while start + duration <= end:
+        starts.append(start.astimezone(zone))
         start += step
     return starts
 
 
 def on_grid(period: Period, starts_at: datetime, interval_minutes: int) -> bool:
-    offset = starts_at - period.starts_at
+    offset = _utc(starts_at) - _utc(period.starts_at)
     return offset >= timedelta(0) and offset % timedelta(minutes=interval_minutes) == timedelta(0)
 
 

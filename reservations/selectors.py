@@ -6,7 +6,7 @@ the number of spaces or reservations, and computes the free times in Python, in 
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -59,11 +59,11 @@ class Availability:
         starts = {}
         for option in self.options or []:
             if option.free:
-                starts[option.starts_at] = Slot(option.starts_at, option.ends_at)
+                starts[_instant(option.starts_at)] = Slot(option.starts_at, option.ends_at)
         if not self.options:
             for entry in self.spaces:
                 for slot in entry.slots:
-                    starts[slot.starts_at] = slot
+                    starts[_instant(slot.starts_at)] = slot
         return [starts[key] for key in sorted(starts)]
 
     @property
@@ -74,6 +74,12 @@ class Availability:
     @property
     def is_empty(self) -> bool:
         return not any(entry.slots for entry in self.spaces)
+
+
+def _instant(moment: datetime) -> datetime:
+    """The moment in UTC. Two venue-zone datetimes in the repeated autumn hour differ only by `fold`,
+    which == and hash() ignore: as dictionary keys they would be one start, not two."""
+    return moment.astimezone(UTC)
 
 
 def _active(now: datetime) -> Q:
@@ -103,34 +109,36 @@ def venue_availability(
     spaces = list(spaces.order_by("capacity", "name", "pk"))
 
     if venue.uses_nights:
-        nights = nights or 1
+        nights = 1 if nights is None else nights
         if not 1 <= nights <= MAX_NIGHTS:
             raise PolicyViolation(f"A stay lasts 1 to {MAX_NIGHTS} nights.", field="nights")
         result.nights = nights
         candidates = [Slot(*stay_period(venue, day, nights))]
     else:
-        duration = duration or venue.default_duration_minutes
+        duration = venue.default_duration_minutes if duration is None else duration
         if duration not in venue.durations():
             allowed = ", ".join(str(minutes) for minutes in venue.durations())
             raise PolicyViolation(f"Choose a duration of {allowed} minutes.", field="duration")
         result.duration = duration
         hours = list(venue.opening_hours.all())
         length = timedelta(minutes=duration)
+        # Add the length in UTC: arithmetic on venue-zone datetimes is wall-clock arithmetic, so a
+        # slot across a clock change would last an hour more or less than booked.
         candidates = [
-            Slot(start, start + length)
+            Slot(start, (_instant(start) + length).astimezone(venue.zone))
             for period in opening_periods(venue, day, hours)
             for start in slot_starts(period, venue.slot_interval_minutes, duration)
         ]
 
     earliest = now + timedelta(minutes=venue.min_lead_minutes)
     latest = now + timedelta(days=venue.max_advance_days)
-    candidates = [slot for slot in candidates if earliest <= slot.starts_at <= latest]
+    candidates = [slot for slot in candidates if earliest <= _instant(slot.starts_at) <= latest]
     if not candidates or not spaces:
         result.spaces = [SpaceAvailability(space, []) for space in spaces]
         return result
 
-    window_start = min(slot.starts_at for slot in candidates)
-    window_end = max(slot.ends_at for slot in candidates)
+    window_start = min(_instant(slot.starts_at) for slot in candidates)
+    window_end = max(_instant(slot.ends_at) for slot in candidates)
     busy = defaultdict(list)  # space id -> [(start, end)]; None -> closures of the whole venue
     for closure in Closure.objects.filter(venue=venue, starts_at__lt=window_end, ends_at__gt=window_start).filter(
         Q(space__isnull=True) | Q(space__in=spaces)
@@ -154,13 +162,12 @@ def venue_availability(
         price = space.price * nights_booked if venue.uses_nights else space.price
         result.spaces.append(SpaceAvailability(space, slots, price))
         for slot in slots:
-            free_count[(space.category, slot.starts_at)] += 1
+            free_count[(space.category, _instant(slot.starts_at))] += 1
 
     if venue.assigns_spaces:
-        ends = {slot.starts_at: slot.ends_at for slot in candidates}
         categories = sorted({space.category for space in spaces})
         result.options = [
-            Option(category, slot.starts_at, ends[slot.starts_at], free_count[(category, slot.starts_at)])
+            Option(category, slot.starts_at, slot.ends_at, free_count[(category, _instant(slot.starts_at))])
             for slot in candidates
             for category in categories
         ]

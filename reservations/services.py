@@ -6,7 +6,7 @@ made impossible by the database (the exclusion constraint on Reservation); these
 what to try, translate the constraint's refusal into SlotUnavailable and record the history.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -30,7 +30,13 @@ NO_OVERLAP_CONSTRAINT = "reservation_no_overlap"
 
 
 def period_for(venue: Venue, starts_at: datetime, ends_at: datetime | None) -> tuple[datetime, datetime]:
-    """Fill in the end of a slot booking (the default duration) and refuse a period that is empty."""
+    """Fill in the end of a slot booking (the default duration) and refuse a period that is empty.
+
+    Both ends come back in UTC: arithmetic on datetimes in the venue's zone is wall-clock
+    arithmetic, which would make a 60-minute booking across a DST change last 0 or 2 hours.
+    """
+    starts_at = starts_at.astimezone(UTC)
+    ends_at = ends_at.astimezone(UTC) if ends_at is not None else None
     if ends_at is None:
         if venue.uses_nights:
             raise PolicyViolation("Say when the stay ends (the departure date).", field="ends_at")
@@ -405,7 +411,7 @@ def reservation_modify(
                     f"Changes closed {_duration_words(venue.modification_cutoff_hours * 60)} before the start "
                     f"({format_local(venue, passed)})."
                 )
-        new_start = starts_at or current.starts_at
+        new_start = starts_at.astimezone(UTC) if starts_at else current.starts_at
         if ends_at is None and starts_at is None:
             ends_at = current.ends_at
         elif ends_at is None and venue.uses_nights:
