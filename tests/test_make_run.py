@@ -1,0 +1,92 @@
+"""`make run` on a machine without a database server: the launcher starts a private PostgreSQL,
+serves the site with demo data, stops everything on a signal, and keeps the data for next time.
+
+Runs the real launcher (`python -m config.dev run`) in a subprocess with its own data folder; it
+prints its banner only once the site answers.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_launcher(pgdata: Path, port: int) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.update(HOLDFAST_PGDATA=str(pgdata), PYTHONUNBUFFERED="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "config.dev", "run", "--port", str(port)],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def read_until(process: subprocess.Popen, marker: str) -> str:
+    """The launcher's output up to the line containing `marker` (fails if it exits first)."""
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    pytest.fail(f"launcher exited before printing {marker!r}:\n{''.join(seen)}")
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (the local test server)
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def stop(process: subprocess.Popen) -> str:
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    output = process.stdout.read()
+    assert process.wait(timeout=60) == 0
+    return output
+
+
+def test_make_run_serves_demo_data_stops_everything_on_ctrl_c_and_keeps_the_data(tmp_path):
+    pgdata = tmp_path / "pgdata"
+    port = free_port()
+
+    first = start_launcher(pgdata, port)
+    try:
+        banner = read_until(first, "Ctrl-C stops everything")
+        assert "staff@holdfast.local / holdfast-staff" in banner
+        assert "guest@holdfast.local / holdfast-guest" in banner
+        status, home = get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and "Trattoria Aurora" in home and "Harbour Inn" in home
+        assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+    finally:
+        output = stop(first)
+    assert "Stopping the private PostgreSQL" in output
+    assert not (pgdata / "postmaster.pid").exists()  # the database stopped with the launcher
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+    second = start_launcher(pgdata, port)
+    try:
+        banner = read_until(second, "Ctrl-C stops everything")
+        assert "nothing created" in banner  # the demo data is loaded once and kept
+        assert "Trattoria Aurora" in get(f"http://127.0.0.1:{port}/")[1]
+    finally:
+        stop(second)
