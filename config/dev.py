@@ -79,8 +79,14 @@ def run(host="127.0.0.1", port=8000):
         manage("migrate", "--noinput", env=env)
         manage("createcachetable", env=env)
         manage("seed_demo", "--if-empty", env=env)
+        manage("setup_periodic_tasks", env=env)
+        celery = [sys.executable, "-m", "celery", "-A", "config.celery"]
         processes = [
             subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=BASE_DIR, env=env),
+            # E-mails, reminders and clean-up: a worker and the scheduler, on CELERY_BROKER_URL
+            # (kombu's filesystem transport in .celery/ when unset: no broker server needed).
+            subprocess.Popen([*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2"], cwd=BASE_DIR, env=env),
+            subprocess.Popen([*celery, "beat", "--loglevel", "WARNING"], cwd=BASE_DIR, env=env),
         ]
         _wait_until_listening(host, port, processes[0])
         site = f"http://{host}:{port}"
@@ -88,13 +94,14 @@ def run(host="127.0.0.1", port=8000):
             f"\nHoldfast is running at {site}/\n"
             f"  admin (staff):   {site}/admin/   staff@holdfast.local / holdfast-staff\n"
             f"  guest log-in:    {site}/accounts/login/   guest@holdfast.local / holdfast-guest\n"
-            "  e-mails are printed in this terminal. Ctrl-C stops everything.\n",
+            "  a Celery worker and scheduler send e-mails, printed in this terminal. Ctrl-C stops everything.\n",
             flush=True,
         )
         try:
             while all(process.poll() is None for process in processes):
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     processes[0].wait(timeout=1)
+            print("A process stopped; stopping the others.", flush=True)
         except KeyboardInterrupt:
             pass
         finally:

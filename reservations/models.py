@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import Func, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from spaces.models import Space
 
@@ -137,3 +138,47 @@ class ReservationEvent(models.Model):
 
     def __str__(self):
         return f"{self.reservation} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class OutgoingMessage(models.Model):
+    """An e-mail to a guest, written in the same transaction as the change it tells about.
+
+    Delivery happens after commit (a Celery task) and again from a periodic sweep for anything
+    still pending, so a broker outage or a crashed worker delays a message but never loses it.
+    A worker claims a message before sending it, so two deliveries of one message send it once.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmation"
+        MODIFIED = "modified", "Modification"
+        CANCELLED = "cancelled", "Cancellation"
+        HOLD_EXPIRED = "hold_expired", "Hold expired"
+        REMINDER = "reminder", "Reminder"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    to_email = models.EmailField()
+    context = models.JSONField(default=dict, blank=True, help_text="What the e-mail says beyond the reservation.")
+    dedupe_key = models.CharField(
+        max_length=100, unique=True, help_text="One message per key: a reminder is created once, however often asked."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.reservation} to {self.to_email}"

@@ -15,8 +15,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from reservations import notifications
 from reservations.exceptions import HoldExpired, NotAllowed, PolicyViolation, SlotUnavailable
-from reservations.models import Reservation, ReservationEvent
+from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.periods import format_local, on_grid, periods_around, stay_period
 from spaces.models import Closure, Space, Venue
 
@@ -220,8 +221,21 @@ def _unavailable_message(venue: Venue, space: Space | None, starts_at: datetime,
     return f"No table or space for {party_size} is free at {when} any more."
 
 
-def _record(reservation: Reservation, kind: str, actor, **details) -> None:
-    ReservationEvent.objects.create(reservation=reservation, kind=kind, actor=actor, details=details)
+def _record(reservation: Reservation, kind: str, actor, **details) -> ReservationEvent:
+    return ReservationEvent.objects.create(reservation=reservation, kind=kind, actor=actor, details=details)
+
+
+def _summary(reservation: Reservation) -> str:
+    """The booking in one line for an e-mail: 'Tue 01 Dec 19:30–21:00, Table 3, 4 guests'."""
+    venue = reservation.space.venue
+    start, end = reservation.starts_at.astimezone(venue.zone), reservation.ends_at.astimezone(venue.zone)
+    if venue.uses_nights:
+        nights = reservation.nights
+        when = f"{start:%a %d %b} – {end:%a %d %b} ({nights} night{'s' if nights != 1 else ''})"
+    else:
+        when = f"{start:%a %d %b %H:%M}–{end:%H:%M}"
+    guests = reservation.party_size
+    return f"{when}, {reservation.space.name}, {guests} guest{'s' if guests != 1 else ''}"
 
 
 def _is_staff(actor) -> bool:
@@ -255,6 +269,7 @@ def _set_expired(reservation: Reservation, *, now) -> None:
     Reservation.objects.filter(pk=reservation.pk).update(status=Status.EXPIRED, updated_at=now)
     reservation.status = Status.EXPIRED
     _record(reservation, Event.EXPIRED, None, hold_expired_at=reservation.hold_expires_at.isoformat())
+    notifications.enqueue(reservation, OutgoingMessage.Kind.HOLD_EXPIRED, key=f"hold_expired:{reservation.pk}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,6 +371,7 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
             )
             locked.refresh_from_db()
             _record(locked, Event.CONFIRMED, actor)
+            notifications.enqueue(locked, OutgoingMessage.Kind.CONFIRMED, key=f"confirmed:{locked.pk}")
             return locked
     raise HoldExpired(
         f"Your hold ran out at {format_local(expired.space.venue, expired.hold_expires_at, with_date=False)}. "
@@ -439,6 +455,8 @@ def reservation_modify(
         _expire_stale_holds_for(candidates, new_start, new_end, now=now)
 
         before = _snapshot(current)
+        summary_before = _summary(current)
+        by_staff = _is_staff(actor) and actor.pk != current.guest_id
         for candidate in _without_overlap(candidates, new_start, new_end, now=now, exclude=current):
             moved = _claim(
                 candidate,
@@ -463,7 +481,14 @@ def reservation_modify(
                 changed = {
                     key: {"before": before[key], "after": after[key]} for key in after if after[key] != before[key]
                 }
-                _record(current, Event.MODIFIED, actor, changes=changed)
+                event = _record(current, Event.MODIFIED, actor, changes=changed)
+                if current.status == Status.CONFIRMED:
+                    notifications.enqueue(
+                        current,
+                        OutgoingMessage.Kind.MODIFIED,
+                        key=f"modified:{event.pk}",
+                        context={"before": summary_before, "after": _summary(current), "by_staff": by_staff},
+                    )
             return current
     named = space or (None if venue.assigns_spaces else current.space)
     raise SlotUnavailable(_unavailable_message(venue, named, new_start, new_party))
@@ -512,8 +537,16 @@ def reservation_cancel(
             hold_expires_at=None,
             updated_at=now,
         )
+        was_confirmed = current.status == Status.CONFIRMED
         current.refresh_from_db()
         _record(current, Event.CANCELLED, actor, by="staff" if by_staff else "guest", reason=reason.strip())
+        if was_confirmed:  # a released hold was never booked: nothing to tell
+            notifications.enqueue(
+                current,
+                OutgoingMessage.Kind.CANCELLED,
+                key=f"cancelled:{current.pk}",
+                context={"by_staff": by_staff, "reason": reason.strip()},
+            )
         return current
 
 

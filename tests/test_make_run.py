@@ -1,5 +1,6 @@
 """`make run` on a machine without a database server: the launcher starts a private PostgreSQL,
-serves the site with demo data, stops everything on a signal, and keeps the data for next time.
+serves the site with demo data next to a Celery worker and scheduler, stops everything on a signal
+and keeps the data for next time.
 
 Runs the real launcher (`python -m config.dev run`) in a subprocess with its own data folder; it
 prints its banner only once the site answers.
@@ -14,6 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,8 +78,14 @@ def test_make_run_serves_demo_data_stops_everything_on_ctrl_c_and_keeps_the_data
         status, home = get(f"http://127.0.0.1:{port}/")
         assert status == 200 and "Trattoria Aurora" in home and "Harbour Inn" in home
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        started = psutil.Process(first.pid).children(recursive=True)
+        commands = [" ".join(child.cmdline()) for child in started]
+        assert any("runserver" in command for command in commands)
+        assert any("celery" in command and " worker" in command for command in commands)
+        assert any("celery" in command and " beat" in command for command in commands)
     finally:
         output = stop(first)
+    assert not [child for child in started if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
     assert "Stopping the private PostgreSQL" in output
     assert not (pgdata / "postmaster.pid").exists()  # the database stopped with the launcher
     with pytest.raises(OSError):

@@ -1,0 +1,90 @@
+"""Rendering and sending the e-mails of the outbox, through Django's e-mail machinery.
+
+Each kind has three templates in templates/emails/: `<kind>_subject.txt`, `<kind>_body.txt` and
+`<kind>_body.html`. Times are shown in the venue's zone, with its name. Confirmations,
+modifications and reminders carry the booking as an .ics calendar file.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from reservations.models import OutgoingMessage, Reservation
+
+Kind = OutgoingMessage.Kind
+WITH_CALENDAR = {Kind.CONFIRMED, Kind.MODIFIED, Kind.REMINDER}
+
+
+def reservation_url(reservation: Reservation) -> str:
+    return settings.SITE_URL.rstrip("/") + reservation.get_absolute_url()
+
+
+def what_words(reservation: Reservation) -> str:
+    """'a table for 4', 'Double room, 2 nights', 'Loft for 6': the booking in a few words."""
+    venue = reservation.space.venue
+    if venue.uses_nights:
+        nights = reservation.nights
+        room = reservation.space.category or reservation.space.name
+        return f"{room}, {nights} night{'s' if nights != 1 else ''} for {reservation.party_size}"
+    if venue.assigns_spaces:
+        return f"a table for {reservation.party_size}"
+    return f"{reservation.space.name} for {reservation.party_size}"
+
+
+def calendar_file(reservation: Reservation) -> bytes:
+    """An iCalendar event for the booking, in the venue's time zone (with its VTIMEZONE)."""
+    venue = reservation.space.venue
+    calendar = Calendar()
+    calendar.add("prodid", "-//Holdfast//Reservations//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"{reservation.reference}@holdfast")
+    event.add("dtstamp", reservation.updated_at)
+    event.add("dtstart", reservation.starts_at.astimezone(venue.zone))
+    event.add("dtend", reservation.ends_at.astimezone(venue.zone))
+    event.add("summary", f"{venue.name}: {what_words(reservation)}")
+    if venue.address:
+        event.add("location", venue.address.replace("\n", ", "))
+    event.add("description", f"Reservation {reservation.reference}\n{reservation_url(reservation)}")
+    event.add("sequence", reservation.events.filter(kind="modified").count())
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def build_message(message: OutgoingMessage) -> EmailMultiAlternatives:
+    reservation = message.reservation
+    venue = reservation.space.venue
+    context = {
+        "reservation": reservation,
+        "venue": venue,
+        "guest_name": reservation.guest.name if reservation.guest else "",
+        "what": what_words(reservation),
+        "starts": reservation.starts_at.astimezone(venue.zone),
+        "ends": reservation.ends_at.astimezone(venue.zone),
+        "url": reservation_url(reservation),
+        "site_url": settings.SITE_URL.rstrip("/"),
+        **message.context,
+    }
+    # Templates show datetimes in the active zone: make it the venue's.
+    with timezone.override(venue.zone):
+        subject = " ".join(render_to_string(f"emails/{message.kind}_subject.txt", context).split())
+        text = render_to_string(f"emails/{message.kind}_body.txt", context)
+        html = render_to_string(f"emails/{message.kind}_body.html", context)
+    email = EmailMultiAlternatives(
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+        body=text,
+        to=[message.to_email],
+        headers={"X-Holdfast-Message": str(message.pk)},
+    )
+    email.attach_alternative(html, "text/html")
+    if message.kind in WITH_CALENDAR:
+        email.attach(f"{reservation.reference}.ics", calendar_file(reservation), "text/calendar; method=PUBLISH")
+    return email
+
+
+def send_message(message: OutgoingMessage) -> None:
+    build_message(message).send(fail_silently=False)

@@ -1,0 +1,142 @@
+"""The outbox: e-mails to guests that cannot be lost.
+
+`enqueue` writes an OutgoingMessage in the caller's transaction (the booking change and its
+message commit together or not at all) and asks a worker to deliver it after commit. `deliver`
+claims a message before sending it, so a task that runs twice, or a task racing the sweep, sends it
+once. `deliver_due` is the periodic sweep for anything still pending: a broker that was down, a
+worker that crashed mid-send (its claim lapses after CLAIM_LEASE), an SMTP error (retried with
+backoff). `create_due_reminders` makes each reminder once, from the data, not from queued tasks.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Exists, F, Max, OuterRef, Q
+from django.utils import timezone
+
+from reservations.models import OutgoingMessage, Reservation
+from spaces.models import Venue
+
+logger = logging.getLogger(__name__)
+Kind = OutgoingMessage.Kind
+Status = OutgoingMessage.Status
+
+CLAIM_LEASE = timedelta(minutes=5)  # a claim older than this is a worker that died mid-send
+MAX_ATTEMPTS = 10
+SWEEP_BATCH = 200
+
+
+def enqueue(reservation: Reservation, kind: str, *, key: str, context: dict | None = None) -> OutgoingMessage | None:
+    """Record an e-mail about `reservation` in the current transaction; deliver it after commit.
+
+    `key` makes the message unique: enqueueing the same key twice records one message.
+    """
+    guest = reservation.guest
+    if guest is None or not guest.email:
+        return None  # an anonymised booking has nobody to tell
+    message, created = OutgoingMessage.objects.get_or_create(
+        dedupe_key=key,
+        defaults={"reservation": reservation, "kind": kind, "to_email": guest.email, "context": context or {}},
+    )
+    if created:
+        transaction.on_commit(lambda: dispatch(message.pk))
+    return message
+
+
+def dispatch(message_id: int) -> None:
+    """Hand a message to a worker. If the broker is unreachable, the sweep delivers it later."""
+    from reservations.tasks import deliver_message
+
+    try:
+        deliver_message.delay(message_id)
+    except Exception:  # any broker or network failure: the row is safe in the database
+        logger.warning("Could not queue message %s; the periodic sweep will deliver it.", message_id)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def deliver(message_id: int, *, now=None) -> bool:
+    """Send one message if it is due and nobody else is sending it. True when this call sent it."""
+    from reservations.emails import send_message
+
+    now = now or timezone.now()
+    claimable = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Status.SENDING, claimed_at__lt=now - CLAIM_LEASE
+    )
+    claimed = OutgoingMessage.objects.filter(claimable, pk=message_id).update(
+        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return False  # sent already, being sent by another worker, or not due yet
+    message = OutgoingMessage.objects.select_related("reservation__space__venue", "reservation__guest").get(
+        pk=message_id
+    )
+    try:
+        send_message(message)
+    except Exception as error:  # SMTP or provider failure: keep it, try again later
+        gave_up = message.attempts >= MAX_ATTEMPTS
+        OutgoingMessage.objects.filter(pk=message_id, claimed_at=now).update(
+            status=Status.FAILED if gave_up else Status.PENDING,
+            next_attempt_at=now + _backoff(message.attempts),
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+        )
+        logger.warning("Message %s failed (attempt %s): %s", message_id, message.attempts, type(error).__name__)
+        return False
+    OutgoingMessage.objects.filter(pk=message_id, claimed_at=now).update(
+        status=Status.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def deliver_due(*, now=None) -> int:
+    """The sweep: deliver every message that is due. Returns how many this call sent."""
+    now = now or timezone.now()
+    due = OutgoingMessage.objects.filter(
+        Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(status=Status.SENDING, claimed_at__lt=now - CLAIM_LEASE)
+    ).order_by("next_attempt_at", "pk")
+    return sum(deliver(pk, now=now) for pk in due.values_list("pk", flat=True)[:SWEEP_BATCH])
+
+
+def resend(message: OutgoingMessage) -> None:
+    """Staff asked to send a message again (also one that was sent or gave up)."""
+    OutgoingMessage.objects.filter(pk=message.pk).update(
+        status=Status.PENDING, next_attempt_at=timezone.now(), claimed_at=None
+    )
+    transaction.on_commit(lambda: dispatch(message.pk))
+
+
+def reminder_due_at(reservation: Reservation):
+    """When the reminder goes out: the venue's lead time before the start, on the local clock.
+
+    Wall-clock arithmetic on purpose: a dinner at 19:00 on the Sunday clocks change is reminded
+    at 19:00 on Saturday, not at 18:00 or 20:00.
+    """
+    venue = reservation.space.venue
+    local_start = reservation.starts_at.astimezone(venue.zone)
+    return (local_start - timedelta(hours=venue.reminder_lead_hours)).astimezone(venue.zone)
+
+
+def create_due_reminders(*, now=None) -> int:
+    """Create the reminder of every confirmed booking whose reminder is due. Once per booking."""
+    now = now or timezone.now()
+    longest_lead = Venue.objects.aggregate(longest=Max("reminder_lead_hours"))["longest"] or 0
+    # A day more than the longest lead time covers any DST shift; the exact moment is checked below.
+    horizon = now + timedelta(hours=longest_lead + 24)
+    has_reminder = OutgoingMessage.objects.filter(reservation=OuterRef("pk"), kind=Kind.REMINDER)
+    candidates = (
+        Reservation.objects.filter(status=Reservation.Status.CONFIRMED, starts_at__gt=now, starts_at__lte=horizon)
+        .exclude(Exists(has_reminder))
+        .select_related("space__venue", "guest")
+    )
+    created = 0
+    with transaction.atomic():
+        for reservation in candidates:
+            due_at = reminder_due_at(reservation)
+            if due_at > now or reservation.created_at >= due_at:
+                continue  # not yet; or booked inside the lead time: the confirmation just went out
+            if enqueue(reservation, Kind.REMINDER, key=f"reminder:{reservation.pk}"):
+                created += 1
+    return created

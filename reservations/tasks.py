@@ -1,0 +1,30 @@
+"""Celery tasks. Each takes ids (or nothing), calls a service and is safe to run twice."""
+
+from celery import shared_task
+
+from reservations import notifications, services
+
+
+@shared_task(ignore_result=True)
+def deliver_message(message_id: int) -> bool:
+    return notifications.deliver(message_id)
+
+
+@shared_task(ignore_result=True)
+def deliver_pending_messages() -> int:
+    return notifications.deliver_due()
+
+
+@shared_task(ignore_result=True)
+def send_reminders() -> int:
+    return notifications.create_due_reminders()
+
+
+@shared_task(ignore_result=True)
+def expire_holds() -> int:
+    return services.expire_stale_holds()
+
+
+@shared_task(ignore_result=True)
+def complete_past_reservations() -> int:
+    return services.complete_past_reservations()
