@@ -15,4 +15,5 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("venues/", include("spaces.urls")),
     path("reservations/", include("reservations.urls")),
+    path("staff/", include("reservations.staff_urls")),
 ]

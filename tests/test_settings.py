@@ -71,3 +71,44 @@ def test_deployment_checks_warn_about_a_weak_secret_key():
 
     assert result.returncode != 0
     assert "security.W009" in result.stderr
+
+
+def email_backend_with(**environment):
+    script = "import django; django.setup(); from django.conf import settings as s; print(s.EMAIL_BACKEND, s.ANYMAIL)"
+    return run_with_production_settings(["-c", script], **REALISTIC, **environment)
+
+
+@pytest.mark.parametrize(
+    ("provider", "credentials", "backend"),
+    [
+        ("postmark", {"POSTMARK_SERVER_TOKEN": "pm-token"}, "anymail.backends.postmark.EmailBackend"),
+        (
+            "mailgun",
+            {"MAILGUN_API_KEY": "mg-key", "MAILGUN_SENDER_DOMAIN": "mg.example.com"},
+            "anymail.backends.mailgun.EmailBackend",
+        ),
+        ("sendgrid", {"SENDGRID_API_KEY": "sg-key"}, "anymail.backends.sendgrid.EmailBackend"),
+        ("amazon_ses", {}, "anymail.backends.amazon_ses.EmailBackend"),
+    ],
+)
+def test_the_email_provider_is_chosen_by_environment(provider, credentials, backend):
+    result = email_backend_with(EMAIL_PROVIDER=provider, **credentials)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(backend)
+    for value in credentials.values():
+        assert value in result.stdout
+
+
+def test_a_provider_without_its_credentials_refuses_to_start():
+    result = email_backend_with(EMAIL_PROVIDER="postmark")
+    assert result.returncode != 0
+    assert "EMAIL_PROVIDER=postmark needs POSTMARK_SERVER_TOKEN" in result.stderr
+
+
+def test_smtp_is_configured_from_one_url():
+    script = "import django; django.setup(); from django.conf import settings as s; print(s.EMAIL_HOST, s.EMAIL_PORT)"
+    result = run_with_production_settings(
+        ["-c", script], **REALISTIC, EMAIL_PROVIDER="smtp", EMAIL_URL="smtp+tls://user:pw@mail.example.com:587"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["mail.example.com", "587"]

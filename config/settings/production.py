@@ -35,9 +35,29 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-# E-mail: pick a provider with EMAIL_BACKEND, e.g. anymail.backends.postmark.EmailBackend, and give
-# its credentials in ANYMAIL, e.g. ANYMAIL=POSTMARK_SERVER_TOKEN=... . Never the console here: a
-# production site must not lose its e-mails silently, so without a provider it tries SMTP on
-# localhost and fails loudly.
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
-ANYMAIL = env.dict("ANYMAIL", default={})
+# E-mail through django-anymail. EMAIL_PROVIDER picks the provider; its credentials come from the
+# variables listed here (Amazon SES takes the usual AWS_* variables or the instance's role).
+# EMAIL_PROVIDER=smtp sends through EMAIL_URL instead. Never the console here: a production site
+# must not lose its e-mails silently.
+EMAIL_PROVIDERS = {
+    "sendgrid": ("anymail.backends.sendgrid.EmailBackend", ["SENDGRID_API_KEY"]),
+    "amazon_ses": ("anymail.backends.amazon_ses.EmailBackend", []),
+    "mailgun": ("anymail.backends.mailgun.EmailBackend", ["MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN"]),
+    "postmark": ("anymail.backends.postmark.EmailBackend", ["POSTMARK_SERVER_TOKEN"]),
+    "brevo": ("anymail.backends.brevo.EmailBackend", ["BREVO_API_KEY"]),
+}
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="smtp")
+if EMAIL_PROVIDER == "smtp":
+    globals().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+elif EMAIL_PROVIDER in EMAIL_PROVIDERS:
+    EMAIL_BACKEND, _credentials = EMAIL_PROVIDERS[EMAIL_PROVIDER]
+    _missing_credentials = [name for name in _credentials if not env.str(name, default="")]
+    if _missing_credentials:
+        raise ImproperlyConfigured(
+            f"EMAIL_PROVIDER={EMAIL_PROVIDER} needs {', '.join(_missing_credentials)} in the environment."
+        )
+    ANYMAIL = {name: env(name) for name in _credentials}
+else:
+    raise ImproperlyConfigured(
+        f"EMAIL_PROVIDER must be smtp or one of {', '.join(sorted(EMAIL_PROVIDERS))}, not {EMAIL_PROVIDER!r}."
+    )
