@@ -4,6 +4,7 @@ Tasks run eagerly here (the test settings); tests/reservations/test_worker.py ru
 """
 
 import contextlib
+import io
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -246,3 +247,39 @@ def test_a_reminder_across_the_clock_change_goes_out_at_the_same_local_time(gues
     # Saturday 19:00 CET is 18:00 UTC: 23 real hours before, the same time on the clock.
     assert notifications.create_due_reminders(now=datetime(2027, 3, 27, 17, 59, tzinfo=UTC)) == 0
     assert notifications.create_due_reminders(now=datetime(2027, 3, 27, 18, 0, tzinfo=UTC)) == 1
+
+
+# --- Scheduling and admin ------------------------------------------------------------------------
+
+
+def test_periodic_jobs_are_registered_on_migrate_and_again_without_duplicates():
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from reservations.schedule import PERIODIC_TASKS
+
+    registered = set(PeriodicTask.objects.values_list("task", flat=True))
+    assert set(PERIODIC_TASKS) <= registered  # the test database was migrated: they are there
+    before = PeriodicTask.objects.count()
+    call_command("setup_periodic_tasks", stdout=io.StringIO())
+    call_command("setup_periodic_tasks", stdout=io.StringIO())
+    assert PeriodicTask.objects.count() == before
+    reminders = PeriodicTask.objects.get(task="reservations.tasks.send_reminders")
+    assert reminders.enabled and reminders.interval.every == PERIODIC_TASKS["reservations.tasks.send_reminders"][0]
+
+
+def test_staff_see_outgoing_messages_and_can_send_one_again(booked, staff, client, django_capture_on_commit_callbacks):
+    client.force_login(staff)
+    message = OutgoingMessage.objects.get()
+    listing = client.get("/admin/reservations/outgoingmessage/")
+    assert listing.status_code == 200 and booked.reference in listing.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/reservations/outgoingmessage/",
+            {"action": "resend_selected", "_selected_action": [message.pk]},
+        )
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 2)
+    assert len(mail.outbox) == 2
