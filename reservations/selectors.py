@@ -96,8 +96,12 @@ def venue_availability(
     nights: int | None = None,
     category: str = "",
     now: datetime | None = None,
+    exclude: Reservation | None = None,
 ) -> Availability:
-    """What can be booked at `venue` on `day` (its local date) for `party_size` guests."""
+    """What can be booked at `venue` on `day` (its local date) for `party_size` guests.
+
+    `exclude` leaves out one booking, so a guest changing it sees the times it could move to.
+    """
     now = now or timezone.now()
     if not 1 <= party_size <= MAX_PARTY_SIZE:
         raise PolicyViolation(f"Party size must be between 1 and {MAX_PARTY_SIZE}.", field="party_size")
@@ -144,12 +148,12 @@ def venue_availability(
         Q(space__isnull=True) | Q(space__in=spaces)
     ):
         busy[closure.space_id].append((closure.starts_at, closure.ends_at))
-    taken = (
-        Reservation.objects.filter(_active(now), space__venue=venue, starts_at__lt=window_end, ends_at__gt=window_start)
-        .filter(space__in=spaces)
-        .values_list("space_id", "starts_at", "ends_at")
+    taken = Reservation.objects.filter(
+        _active(now), space__venue=venue, starts_at__lt=window_end, ends_at__gt=window_start, space__in=spaces
     )
-    for space_id, starts_at, ends_at in taken:
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    for space_id, starts_at, ends_at in taken.values_list("space_id", "starts_at", "ends_at"):
         busy[space_id].append((starts_at, ends_at))
 
     venue_closed = busy.get(None, [])

@@ -420,7 +420,7 @@ def reservation_modify(
         venue = current.space.venue
         if not current.is_active:
             raise PolicyViolation(f"This reservation is {current.get_status_display().lower()} and cannot be changed.")
-        if not _is_staff(actor):
+        if not _is_staff(actor) and current.status == Status.CONFIRMED:  # a hold is still being made
             passed = _cutoff_passed(current, venue.modification_cutoff_hours, now=now)
             if passed:
                 raise PolicyViolation(

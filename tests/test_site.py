@@ -145,7 +145,8 @@ def test_venue_page_without_opening_hours_says_they_are_not_published(client):
 def test_venue_page_query_count_does_not_grow_with_spaces_or_opening_hours(client):
     venue = VenueFactory()
     SpaceFactory(venue=venue)
-    OpeningHoursFactory(venue=venue)
+    for weekday in OpeningHours.Weekday.values:  # open every day, so both requests list availability
+        OpeningHoursFactory(venue=venue, weekday=weekday, opens_at=time(12), closes_at=time(15))
     with CaptureQueriesContext(connection) as few:
         assert client.get(venue.get_absolute_url()).status_code == 200
 
@@ -156,7 +157,7 @@ def test_venue_page_query_count_does_not_grow_with_spaces_or_opening_hours(clien
         response = client.get(venue.get_absolute_url())
 
     assert response.content.count(b'<li class="card">') == 11
-    assert len(many) == len(few) <= 3
+    assert len(many) == len(few) <= 6
 
 
 @pytest.mark.django_db
