@@ -15,5 +15,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("venues/", include("spaces.urls")),
     path("reservations/", include("reservations.urls")),
+    path("payments/", include("payments.urls")),
     path("staff/", include("reservations.staff_urls")),
 ]

@@ -54,6 +54,13 @@ class Reservation(models.Model):
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField("guest notes", blank=True, max_length=1000)
     price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    amount_due = models.DecimalField(
+        "paid online up front",
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        help_text="What the guest was asked to pay on booking (deposit or prepayment); 0 when nothing.",
+    )
     currency = models.CharField(max_length=3, default="EUR")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -124,6 +131,8 @@ class ReservationEvent(models.Model):
         EXPIRED = "expired", "Hold expired"
         COMPLETED = "completed", "Completed"
         NO_SHOW = "no_show", "Marked no-show"
+        PAID = "paid", "Paid"
+        REFUND = "refund", "Refund"
 
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -154,6 +163,7 @@ class OutgoingMessage(models.Model):
         CANCELLED = "cancelled", "Cancellation"
         HOLD_EXPIRED = "hold_expired", "Hold expired"
         REMINDER = "reminder", "Reminder"
+        PAYMENT_REFUNDED = "payment_refunded", "Payment refunded (slot gone)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -13,6 +13,7 @@ PERIODIC_TASKS = {
     "reservations.tasks.send_reminders": (300, "Create the reminders that are due"),
     "reservations.tasks.expire_holds": (60, "Expire holds whose time ran out"),
     "reservations.tasks.complete_past_reservations": (900, "Mark ended bookings as completed"),
+    "payments.tasks.retry_refunds": (300, "Send refunds still waiting to Stripe"),
 }
 
 

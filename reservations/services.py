@@ -140,6 +140,13 @@ def _price(space: Space, starts_at: datetime, ends_at: datetime) -> Decimal:
     return space.price
 
 
+def _amount_due(space: Space, starts_at: datetime, ends_at: datetime, party_size: int) -> Decimal:
+    """What the guest pays online up front; 0 when the venue asks nothing or Stripe is not set up."""
+    from payments.services import amount_due
+
+    return amount_due(space.venue, space=space, price=_price(space, starts_at, ends_at), party_size=party_size)
+
+
 def _candidates(venue: Venue, *, space: Space | None, category: str, party_size: int) -> list[Space]:
     """The spaces a request may be given, best first: the smallest that fits, in a stable order."""
     if party_size < 1:
@@ -332,6 +339,7 @@ def reservation_hold(
                     hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
                     notes=notes,
                     price=_price(candidate, starts_at, ends_at),
+                    amount_due=_amount_due(candidate, starts_at, ends_at, party_size),
                     currency=venue.currency,
                 ),
             )
@@ -362,6 +370,12 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
             return locked
         if locked.status != Status.HELD:
             raise PolicyViolation(f"This reservation is {locked.get_status_display().lower()} and cannot be confirmed.")
+        waived = {}
+        if locked.amount_due and not locked.payments.filter(status="paid").exists():
+            if not _is_staff(actor):
+                raise PolicyViolation("This booking is confirmed once the payment is made.")
+            waived = {"payment_waived": str(locked.amount_due)}  # staff book it to be paid at the venue
+            Reservation.objects.filter(pk=locked.pk).update(amount_due=0)
         if locked.hold_expires_at and locked.hold_expires_at <= now:
             _set_expired(locked, now=now)
             expired = locked
@@ -370,13 +384,70 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
                 status=Status.CONFIRMED, hold_expires_at=None, updated_at=now
             )
             locked.refresh_from_db()
-            _record(locked, Event.CONFIRMED, actor)
+            _record(locked, Event.CONFIRMED, actor, **waived)
             notifications.enqueue(locked, OutgoingMessage.Kind.CONFIRMED, key=f"confirmed:{locked.pk}")
             return locked
     raise HoldExpired(
         f"Your hold ran out at {format_local(expired.space.venue, expired.hold_expires_at, with_date=False)}. "
         "Please search again."
     )
+
+
+def reservation_extend_hold(*, reservation: Reservation, until: datetime, now: datetime | None = None) -> Reservation:
+    """Keep a live hold at least until `until` (Stripe's checkout lasts 30 minutes or more)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if current.status != Status.HELD or current.hold_expires_at <= now:
+            raise HoldExpired("Your hold ran out. Please search again.")
+        if current.hold_expires_at < until:
+            Reservation.objects.filter(pk=current.pk).update(hold_expires_at=until, updated_at=now)
+            current.hold_expires_at = until
+        return current
+
+
+def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None = None) -> bool:
+    """The guest has paid: confirm the booking. A payment that arrives after its hold lapsed still
+    confirms it when the space is free for the period (checked under the space's lock, like any
+    booking); False when the slot has gone to someone else or the booking was cancelled meanwhile
+    (the caller refunds). Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if current.status in (Status.CONFIRMED, Status.COMPLETED, Status.NO_SHOW):
+            return True
+        if current.status == Status.HELD and current.hold_expires_at > now:
+            confirmed = 1
+        elif current.status in (Status.HELD, Status.EXPIRED):
+            confirmed = _claim(
+                current.space,
+                current.starts_at,
+                current.ends_at,
+                lambda: Reservation.objects.filter(pk=current.pk).update(status=Status.CONFIRMED),
+                exclude=current,
+            )
+        else:
+            return False  # cancelled before the payment arrived
+        if not confirmed:
+            if current.status == Status.HELD:
+                _set_expired(current, now=now)
+            return False
+        late = current.status == Status.EXPIRED or current.hold_expires_at <= now
+        Reservation.objects.filter(pk=current.pk).update(status=Status.CONFIRMED, hold_expires_at=None, updated_at=now)
+        current.refresh_from_db()
+        _record(current, Event.CONFIRMED, None, paid=True, **({"late_payment": True} if late else {}))
+        notifications.enqueue(current, OutgoingMessage.Kind.CONFIRMED, key=f"confirmed:{current.pk}")
+        return True
+
+
+def reservation_expire_hold(*, reservation: Reservation, now: datetime | None = None) -> Reservation:
+    """End a hold now (its payment page expired). Does nothing to a booking that is not held."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if current.status == Status.HELD:
+            _set_expired(current, now=now)
+        return current
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,6 +611,9 @@ def reservation_cancel(
         was_confirmed = current.status == Status.CONFIRMED
         current.refresh_from_db()
         _record(current, Event.CANCELLED, actor, by="staff" if by_staff else "guest", reason=reason.strip())
+        from payments.services import refund_on_cancellation
+
+        refund_on_cancellation(reservation=current, by_staff=by_staff, actor=actor, now=now)
         if was_confirmed:  # a released hold was never booked: nothing to tell
             notifications.enqueue(
                 current,
@@ -612,7 +686,11 @@ def purge_reservations(*, older_than_days: int, dry_run: bool = False, now: date
     if older_than_days < 1:
         raise PolicyViolation("The retention period must be at least one day.", field="older_than_days")
     now = now or timezone.now()
-    old = Reservation.objects.filter(status__in=FINISHED_STATUSES, ends_at__lt=now - timedelta(days=older_than_days))
+    old = Reservation.objects.filter(
+        status__in=FINISHED_STATUSES,
+        ends_at__lt=now - timedelta(days=older_than_days),
+        payments__isnull=True,  # money was involved: the accounts keep it
+    )
     counts = {
         "reservations": old.count(),
         "events": ReservationEvent.objects.filter(reservation__in=old).count(),

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from payments.services import checkout_start, refund_preview
 from reservations.exceptions import BookingError, HoldExpired, SlotUnavailable
 from reservations.forms import ChoiceForm, NotesForm, duration_words, space_noun
 from reservations.models import Reservation
@@ -175,8 +176,7 @@ def _review_page(request, reservation, *, notes_form=None, problem="", expired=F
         "reservation": reservation,
         "venue": venue,
         "notes_form": notes_form or NotesForm(initial={"notes": reservation.notes}),
-        # A note is a change, and the engine refuses changes after the cut-off (even to a hold).
-        "notes_allowed": now <= modification_deadline(reservation),
+        "notes_allowed": True,  # a hold takes notes until it is confirmed, whatever the cut-off
         "problem": problem,
         "expired": expired or reservation.status == Status.EXPIRED or (expires_at is not None and expires_at <= now),
         "expires_at": expires_at,
@@ -212,6 +212,14 @@ def confirm(request, reference):
         live = reservation.hold_expires_at is None or reservation.hold_expires_at > timezone.now()
         if notes and notes != reservation.notes and live:
             reservation = reservation_modify(reservation=reservation, actor=request.user, notes=notes)
+        if reservation.amount_due > 0:
+            # The venue asks for money up front: Stripe's page, then its webhook confirms.
+            payment = checkout_start(
+                reservation=reservation,
+                success_url=request.build_absolute_uri(reverse("reservations:payment", args=[reservation.reference])),
+                cancel_url=request.build_absolute_uri(reverse("reservations:review", args=[reservation.reference])),
+            )
+            return redirect(payment.checkout_url)
         reservation = reservation_confirm(reservation=reservation, actor=request.user)
     except HoldExpired as error:
         reservation.refresh_from_db()
@@ -222,6 +230,26 @@ def confirm(request, reference):
         return _review_page(request, reservation, notes_form=notes_form, problem=error.message, status=422)
     messages.success(request, f"Your booking is confirmed. Your reference is {reservation.reference}.")
     return redirect(reservation)
+
+
+@login_required
+def payment_return(request, reference):
+    """Where Stripe sends the guest back: "payment received, confirming…" until the webhook has
+    confirmed the booking (the page refreshes itself), then the confirmation."""
+    reservation = _own_reservation(request, reference)
+    if reservation.status == Status.CONFIRMED:
+        messages.success(
+            request, f"Payment received. Your booking is confirmed. Your reference is {reservation.reference}."
+        )
+        return redirect(reservation)
+    paid = reservation.payments.filter(status="paid").exists()
+    if reservation.status in (Status.EXPIRED, Status.CANCELLED) and paid:
+        messages.error(
+            request, "Your payment arrived after the hold ran out and the time was taken; it is being refunded."
+        )
+        return redirect(reservation)
+    context = {"reservation": reservation, "venue": reservation.space.venue, "paid": paid}
+    return render(request, "reservations/payment_return.html", context)
 
 
 @login_required
@@ -361,6 +389,8 @@ def cancel(request, reference):
         "venue": venue,
         "problem": problem,
         "asks_reason": asks_reason,
+        "refund": refund_preview(reservation, by_staff=asks_reason),
+        "paid": reservation.payments.filter(status="paid").exists(),
         "starts": format_local(venue, reservation.starts_at),
         "ends": format_local(venue, reservation.ends_at),
         **rules,

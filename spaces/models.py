@@ -19,7 +19,21 @@ def validate_time_zone(value):
         )
 
 
+def default_refund_policy():
+    return [{"hours_before": 48, "percent": 100}, {"hours_before": 24, "percent": 50}]
+
+
+class PaymentMode(models.TextChoices):
+    NONE = "none", "No online payment"
+    DEPOSIT_PER_GUEST = "deposit_per_guest", "Deposit per guest"
+    DEPOSIT_PERCENT = "deposit_percent", "Deposit: a percentage of the price"
+    FIRST_NIGHT = "first_night", "The first night"
+    FULL = "full", "Full prepayment"
+
+
 class Venue(models.Model):
+    PaymentMode = PaymentMode
+
     class Kind(models.TextChoices):
         RESTAURANT = "restaurant", "Restaurant"
         HOTEL = "hotel", "Hotel"
@@ -94,6 +108,20 @@ class Venue(models.Model):
         default=24, help_text="The reminder e-mail goes out this many hours before the start."
     )
     currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code, such as EUR or GBP.")
+    # Payment up front (Stripe Checkout). Without Stripe keys the site says "pay at the venue".
+    payment_mode = models.CharField(max_length=20, choices=PaymentMode.choices, default=PaymentMode.NONE)
+    deposit_per_guest = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    deposit_percent = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)], help_text="For a deposit that is a percentage of the price."
+    )
+    refund_policy = models.JSONField(
+        default=default_refund_policy,
+        blank=True,
+        help_text='Refund tiers by hours before the start, e.g. [{"hours_before": 48, "percent": 100}, '
+        '{"hours_before": 24, "percent": 50}]: 100 % until 48 h before, 50 % until 24 h, nothing after.',
+    )
 
     class Meta:
         ordering = ["name"]
@@ -133,8 +161,30 @@ class Venue(models.Model):
                     errors[
                         "allowed_durations" if minutes != self.default_duration_minutes else "default_duration_minutes"
                     ] = f"{minutes} minutes is not a multiple of the {self.slot_interval_minutes}-minute slot interval."
+        if self.payment_mode == PaymentMode.DEPOSIT_PER_GUEST and not self.deposit_per_guest:
+            errors["deposit_per_guest"] = "Give the deposit per guest."
+        if self.payment_mode == PaymentMode.DEPOSIT_PERCENT and not 1 <= (self.deposit_percent or 0) <= 100:
+            errors["deposit_percent"] = "Give the deposit as a percentage from 1 to 100."
+        if self.payment_mode == PaymentMode.FIRST_NIGHT and self.booking_mode != self.BookingMode.NIGHTS:
+            errors["payment_mode"] = "“The first night” is for venues booked by the night."
+        policy_error = refund_policy_error(self.refund_policy)
+        if policy_error:
+            errors["refund_policy"] = policy_error
         if errors:
             raise ValidationError(errors)
+
+
+def refund_policy_error(policy) -> str | None:
+    """Why a refund policy is malformed, or None."""
+    if not isinstance(policy, list):
+        return "The refund policy is a list of tiers."
+    for tier in policy:
+        if not isinstance(tier, dict) or set(tier) != {"hours_before", "percent"}:
+            return 'Each tier is {"hours_before": hours, "percent": percent}.'
+        hours, percent = tier["hours_before"], tier["percent"]
+        if not isinstance(hours, int) or hours < 0 or not isinstance(percent, int) or not 0 <= percent <= 100:
+            return "Hours are whole numbers from 0, percentages from 0 to 100."
+    return None
 
 
 class Space(models.Model):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from payments.services import payment_words
 from reservations.exceptions import PolicyViolation
 from reservations.forms import AvailabilityForm, space_noun
 from reservations.selectors import Availability, category_prices, venue_availability
@@ -150,7 +151,7 @@ def venue_page(request, venue: Venue, *, data, status: int = 200, **extra):
         refused_at=extra.pop("refused_at", None),
         refused_space=extra.pop("refused_space", None),
     )
-    context.update(spaces=spaces, **extra)
+    context.update(spaces=spaces, payment_words=payment_words(venue), **extra)
     return render_picker(request, "spaces/venue_detail.html", context, status=status)
 
 

@@ -167,6 +167,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
+# Stripe. Without a secret key, venues that ask for payment say "pay at the venue" and bookings
+# confirm without online payment. STRIPE_API_BASE points the library elsewhere (tests: a fake).
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+
 # Booking rules that are not a venue's own.
 HOLDFAST_MAX_ACTIVE_HOLDS = env.int("HOLDFAST_MAX_ACTIVE_HOLDS", default=3)
 
