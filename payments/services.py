@@ -265,10 +265,11 @@ def _what(reservation: Reservation) -> str:
 def handle_webhook(payload: bytes, signature: str) -> str:
     """Verify and apply one Stripe event. Raises ValueError or SignatureVerificationError for a
     payload Stripe did not sign (the view answers 400 and nothing changes)."""
-    event = gateway.construct_event(payload, signature)
+    gateway.construct_event(payload, signature)  # verifies, or raises
+    event = json.loads(payload)  # plain data from here on
     with transaction.atomic():
         _, created = StripeEvent.objects.get_or_create(
-            event_id=event["id"], defaults={"type": event["type"], "payload": json.loads(payload)}
+            event_id=event["id"], defaults={"type": event["type"], "payload": event}
         )
         if not created:
             return "duplicate"

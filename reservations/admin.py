@@ -13,6 +13,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from payments.admin import PaymentInline
 from reservations import notifications, services
 from reservations.exceptions import BookingError
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
@@ -93,7 +94,7 @@ class ReservationAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     search_fields = ["reference", "guest__email", "guest__name"]
     ordering = ["-starts_at"]
-    inlines = [ReservationEventInline]
+    inlines = [PaymentInline, ReservationEventInline]
     actions = ["cancel_selected", "mark_no_show", "export_selected_csv"]
     # Adds "Export these as CSV" beside "Add": exactly the reservations the filters and search show.
     change_list_template = "reservations/staff/admin/reservation_change_list.html"

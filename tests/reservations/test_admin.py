@@ -20,6 +20,10 @@ NO_INLINE_FORMS = {
     "events-INITIAL_FORMS": "0",
     "events-MIN_NUM_FORMS": "0",
     "events-MAX_NUM_FORMS": "1000",
+    "payments-TOTAL_FORMS": "0",
+    "payments-INITIAL_FORMS": "0",
+    "payments-MIN_NUM_FORMS": "0",
+    "payments-MAX_NUM_FORMS": "1000",
 }
 
 
