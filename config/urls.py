@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from config.api import api
 
 # Staff log in through allauth's log-in page, so its rate limits also guard the admin.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -16,5 +17,7 @@ urlpatterns = [
     path("venues/", include("spaces.urls")),
     path("reservations/", include("reservations.urls")),
     path("payments/", include("payments.urls")),
+    path("api/", api.urls),
+    path("_allauth/", include("allauth.headless.urls")),
     path("staff/", include("reservations.staff_urls")),
 ]

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.headless",
     "django_htmx",
     "django_celery_beat",
     "anymail",
@@ -123,6 +124,10 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Holdfast] "
+# allauth's headless API for apps: sign-up, log-in, log-out under /_allauth/app/v1/, answering with
+# a session token that our API accepts in the X-Session-Token header. The site's own pages remain.
+HEADLESS_ONLY = False
+HEADLESS_CLIENTS = ("app", "browser")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
