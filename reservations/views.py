@@ -146,9 +146,16 @@ def _end_words(venue, starts_at: datetime, ends_at: datetime) -> str:
 def _choice_context(venue, form: ChoiceForm) -> dict:
     data = form.cleaned_data
     space = data["space"]
+    priced = space
+    if priced is None:  # the venue assigns: the room it would give is the smallest that fits
+        party = data["party_size"]
+        fitting = venue.spaces.filter(is_active=True, capacity__gte=party, min_party_size__lte=party)
+        if data.get("category"):
+            fitting = fitting.filter(category=data["category"])
+        priced = fitting.order_by("capacity", "name", "pk").first()
     price = None
-    if space is not None and space.price:
-        price = space.price * (data.get("nights") or 1) if venue.uses_nights else space.price
+    if priced is not None and priced.price:
+        price = priced.price * (data.get("nights") or 1) if venue.uses_nights else priced.price
     return {
         "venue": venue,
         "choice": data,

@@ -8,11 +8,15 @@ Building blocks for new tests (the booking flow will reuse them):
   page             a fresh browser context per test; its base URL is the live server, so
                    `page.goto("/venues/...")` works. Desktop size unless the test parametrizes
                    `viewport`, e.g. @pytest.mark.parametrize("viewport", [MOBILE], ids=["375px"]).
+  new_page         new_page(viewport=MOBILE) opens another context (its own cookies): a second
+                   guest racing the first, or the same page at another width.
   login            login(page, email, password) through the real log-in form.
   axe_check        axe_check(page) fails the test on any serious or critical axe violation.
   screenshot       screenshot(page, "name") writes docs/screenshots/name.png (overwritten).
   venue, staff_user, guest_user, day_sheet_bookings   deterministic data (fixed names, dates,
                    references) so screenshots only change when the pages do.
+  hotel, meeting_rooms   the other two kinds of venue: a hotel that assigns rooms by type, and
+                   rooms that guests pick themselves.
 """
 
 import os
@@ -43,6 +47,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "correct-horse-battery-staple"
 # The day the seeded bookings are for: fixed, so the day sheet's screenshot does not change daily.
 SHEET_DAY = date(2030, 6, 4)  # a Tuesday
+# When the seeded bookings were made: the `now` given to the services for fixed data.
+BOOKED_ON = datetime(2030, 6, 1, 9, tzinfo=UTC)
 BLOCKING_IMPACTS = {"serious", "critical"}
 HERE = Path(__file__).resolve().parent
 
@@ -76,19 +82,37 @@ def viewport():
     return DESKTOP
 
 
-@pytest.fixture
-def page(browser, live_server, transactional_db, viewport):
+def _open_page(browser, base_url: str, viewport: dict):
     context = browser.new_context(
-        base_url=live_server.url,
+        base_url=base_url,
         viewport=viewport,
         locale="en-GB",
         timezone_id="UTC",
         reduced_motion="reduce",
     )
     context.set_default_timeout(10_000)
-    page = context.new_page()
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db, viewport):
+    page = _open_page(browser, live_server.url, viewport)
     yield page
-    context.close()
+    page.context.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server, transactional_db):
+    """new_page(viewport=...) opens one more page in a context of its own (cookies, log-in)."""
+    opened = []
+
+    def new_page(viewport: dict = DESKTOP):
+        opened.append(_open_page(browser, live_server.url, viewport))
+        return opened[-1]
+
+    yield new_page
+    for page in opened:
+        page.context.close()
 
 
 @pytest.fixture(autouse=True)
@@ -195,7 +219,7 @@ def venue(transactional_db):
         slot_interval_minutes=15,
         default_duration_minutes=90,
         allowed_durations=[120],
-        max_advance_days=120,
+        max_advance_days=3650,  # reaches SHEET_DAY and the other fixed dates in screenshot URLs
     )
     for weekday in range(1, 7):  # closed on Mondays
         OpeningHours.objects.create(venue=trattoria, weekday=weekday, opens_at=time(12), closes_at=time(15))
@@ -212,13 +236,74 @@ def venue(transactional_db):
 
 
 @pytest.fixture
+def hotel(transactional_db):
+    """A small hotel booked by the night; guests choose a room type and the hotel assigns the room."""
+    from spaces.models import Space, Venue
+
+    harbour = Venue.objects.create(
+        name="Harbour House",
+        slug="harbour-house",
+        kind=Venue.Kind.HOTEL,
+        time_zone="Europe/London",
+        address="3 Quay Street\nFalmouth TR11 3HH",
+        description="Six rooms above the harbour, breakfast with a view of the boats.",
+        booking_mode=Venue.BookingMode.NIGHTS,
+        assignment=Venue.Assignment.VENUE_ASSIGNS,
+        check_in_time=time(15),
+        check_out_time=time(11),
+        min_lead_minutes=0,
+        max_advance_days=3650,
+        cancellation_cutoff_hours=48,
+        modification_cutoff_hours=48,
+        currency="GBP",
+    )
+    for name, category, capacity, price in [
+        ("101", "Single", 1, "60"),
+        ("102", "Double", 2, "90"),
+        ("103", "Double", 2, "90"),
+        ("201", "Family", 4, "150"),
+    ]:
+        Space.objects.create(venue=harbour, name=name, category=category, capacity=capacity, price=Decimal(price))
+    return harbour
+
+
+@pytest.fixture
+def meeting_rooms(transactional_db):
+    """Rooms by the hour, Monday to Friday, that guests pick by name (New York time)."""
+    from spaces.models import OpeningHours, Space, Venue
+
+    foundry = Venue.objects.create(
+        name="Foundry Rooms",
+        slug="foundry-rooms",
+        kind=Venue.Kind.OTHER,
+        time_zone="America/New_York",
+        address="210 Water Street\nBrooklyn, NY 11201",
+        booking_mode=Venue.BookingMode.SLOTS,
+        assignment=Venue.Assignment.GUEST_PICKS,
+        slot_interval_minutes=30,
+        default_duration_minutes=60,
+        allowed_durations=[30, 120],
+        min_lead_minutes=0,
+        max_advance_days=3650,
+        cancellation_cutoff_hours=2,
+        modification_cutoff_hours=2,
+        currency="USD",
+    )
+    for weekday in range(5):
+        OpeningHours.objects.create(venue=foundry, weekday=weekday, opens_at=time(8), closes_at=time(20))
+    # For a party of two only the Booth fits (the Loft takes four or more): one room to race for.
+    Space.objects.create(venue=foundry, name="Loft", capacity=12, min_party_size=4, price=Decimal("80"))
+    Space.objects.create(venue=foundry, name="Booth", capacity=4, price=Decimal("25"))
+    return foundry
+
+
+@pytest.fixture
 def day_sheet_bookings(venue, guest_user):
     """Three bookings at the venue on SHEET_DAY, booked through the service as of a fixed `now`."""
     from reservations.models import Reservation
     from reservations.services import reservation_book
 
     other = make_user("grace@example.com", "Grace Hopper")
-    booked_on = datetime(2030, 6, 1, 9, tzinfo=UTC)
     bookings = []
     for guest, clock, party_size, notes, reference in [
         (guest_user, time(12, 30), 2, "Window seat if possible", "K7QM-2XPA-9RTD"),
@@ -231,7 +316,7 @@ def day_sheet_bookings(venue, guest_user):
             starts_at=datetime.combine(SHEET_DAY, clock, tzinfo=venue.zone),
             party_size=party_size,
             notes=notes,
-            now=booked_on,
+            now=BOOKED_ON,
         )
         # References are random; fixed ones keep the screenshot byte-stable. Test data only.
         Reservation.objects.filter(pk=reservation.pk).update(reference=reference)

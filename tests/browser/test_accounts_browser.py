@@ -52,7 +52,7 @@ def test_screenshots_of_the_main_pages(page, venue, staff_user, day_sheet_bookin
     expect(page.get_by_role("link", name="Trattoria Aurora")).to_be_visible()
     screenshot(page, "home")
 
-    page.goto(venue.get_absolute_url())
+    page.goto(f"{venue.get_absolute_url()}?date={SHEET_DAY.isoformat()}")  # a fixed day, not tomorrow
     expect(page.get_by_role("heading", level=1)).to_have_text("Trattoria Aurora")
     screenshot(page, "venue")
 
