@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint lock clean-db
+.PHONY: run test lint audit lock clean-db
 
 $(VENV)/.installed: requirements/test.txt requirements/production.txt requirements/base.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Holdfast needs Python 3.11 or newer")'
@@ -25,6 +25,13 @@ test: $(VENV)/.installed lint
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+
+# Security checks (CI runs them after the tests): bandit fails on any high-severity finding in our
+# code; pip-audit fails on a known vulnerability in the pinned production requirements.
+audit: $(VENV)/.installed
+	$(VENV)/bin/bandit --recursive accounts config payments reservations spaces --exclude '*/migrations/*' \
+		--severity-level high --quiet
+	$(VENV)/bin/pip-audit --requirement requirements/production.txt --no-deps --disable-pip --progress-spinner off
 
 # Re-pin requirements/*.txt after editing requirements/*.in.
 lock: $(VENV)/.installed
