@@ -38,4 +38,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 
 # WEB_CONCURRENCY sets the number of workers; gunicorn reads it from the environment. Heartbeat files in
 # memory (/dev/shm), and no control socket: nothing in the container manages gunicorn at run time.
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]
+# The access log names the path without its query string and leaves out the referrer: both can carry
+# what a guest typed or a link's token, and the log is no place for them.
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(b)s %(L)ss \"%(a)s\"", "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]

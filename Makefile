@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint audit lock clean-db
+.PHONY: run test lint audit lock clean-db bench
 
 $(VENV)/.installed: requirements/test.txt requirements/production.txt requirements/base.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Holdfast needs Python 3.11 or newer")'
@@ -32,6 +32,11 @@ audit: $(VENV)/.installed
 	$(VENV)/bin/bandit --recursive accounts config payments reservations spaces --exclude '*/migrations/*' \
 		--severity-level high --quiet
 	$(VENV)/bin/pip-audit --requirement requirements/production.txt --no-deps --disable-pip --progress-spinner off
+
+# Load tests the production way (gunicorn, production settings) on a database of their own,
+# holdfast_bench: a table of figures, JSON in bench/results/. `make bench ARGS=--quick` takes ~2 minutes.
+bench: $(VENV)/.installed
+	$(PY) -m bench $(ARGS)
 
 # Re-pin requirements/*.txt after editing requirements/*.in.
 lock: $(VENV)/.installed

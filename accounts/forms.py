@@ -35,3 +35,25 @@ class ProfileForm(forms.ModelForm):
         if not (6 <= len(phone) <= 32 and PHONE_CHARACTERS.fullmatch(phone) and any(c.isdigit() for c in phone)):
             raise ValidationError(PHONE_MESSAGE, code="invalid_phone")
         return phone
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting an account cannot be undone: the password confirms it is the guest, not a borrowed session."""
+
+    password = forms.CharField(
+        label="Your password",
+        max_length=4096,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError("That is not your password.", code="wrong_password")
+        return password

@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -21,3 +22,8 @@ urlpatterns = [
     path("_allauth/", include("allauth.headless.urls")),
     path("staff/", include("reservations.staff_urls")),
 ]
+
+if settings.HOLDFAST_BENCH_ENDPOINTS:  # `make bench` only: ceilings and query counts (config/bench.py)
+    from config import bench
+
+    urlpatterns += [path("_bench/", include((bench.urlpatterns, "bench")))]

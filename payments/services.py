@@ -48,6 +48,11 @@ def online_payments_enabled() -> bool:
     return gateway.configured()
 
 
+def takes_payment(venue: Venue) -> bool:
+    """Does booking here involve Stripe (a deposit or prepayment, with Stripe set up)?"""
+    return online_payments_enabled() and venue.payment_mode != PaymentMode.NONE
+
+
 def amount_due(venue: Venue, *, space: Space, price: Decimal, party_size: int) -> Decimal:
     """What the venue asks up front for this booking; 0 without online payments."""
     if not online_payments_enabled():

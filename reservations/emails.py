@@ -55,10 +55,10 @@ def calendar_file(reservation: Reservation) -> bytes:
     return calendar.to_ical()
 
 
-def build_message(message: OutgoingMessage) -> EmailMultiAlternatives:
+def _context(message: OutgoingMessage) -> dict:
     reservation = message.reservation
     venue = reservation.space.venue
-    context = {
+    return {
         "reservation": reservation,
         "venue": venue,
         "guest_name": reservation.guest.name if reservation.guest else "",
@@ -69,9 +69,25 @@ def build_message(message: OutgoingMessage) -> EmailMultiAlternatives:
         "site_url": settings.SITE_URL.rstrip("/"),
         **message.context,
     }
+
+
+def _subject(message: OutgoingMessage, context: dict) -> str:
+    return " ".join(render_to_string(f"emails/{message.kind}_subject.txt", context).split())
+
+
+def render_subject(message: OutgoingMessage) -> str:
+    """The message's subject line as it was (or will be) sent, for a guest's data export."""
+    with timezone.override(message.reservation.space.venue.zone):
+        return settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _subject(message, _context(message))
+
+
+def build_message(message: OutgoingMessage) -> EmailMultiAlternatives:
+    reservation = message.reservation
+    venue = reservation.space.venue
+    context = _context(message)
     # Templates show datetimes in the active zone: make it the venue's.
     with timezone.override(venue.zone):
-        subject = " ".join(render_to_string(f"emails/{message.kind}_subject.txt", context).split())
+        subject = _subject(message, context)
         text = render_to_string(f"emails/{message.kind}_body.txt", context)
         html = render_to_string(f"emails/{message.kind}_body.html", context)
     email = EmailMultiAlternatives(

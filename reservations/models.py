@@ -5,8 +5,10 @@ import secrets
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import RangeOperators
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Func, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +27,25 @@ def new_reference() -> str:
 
 class TsTzRange(Func):
     function = "TSTZRANGE"
-    output_field = models.DateTimeField()  # only used inside the constraint and overlap lookups
+    output_field = DateTimeRangeField()
+
+
+def period():
+    """A reservation's booked period as PostgreSQL's `[)` range: what the GiST indexes hold."""
+    return TsTzRange("starts_at", "ends_at", models.Value("[)"))
+
+
+class ReservationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=Reservation.ACTIVE_STATUSES)
+
+    def overlapping(self, starts_at, ends_at):
+        """Those whose period meets [starts_at, ends_at). Asked as a range overlap (`&&`), which
+        the exclusion constraint's index (per space) and reservation_active_period (per venue)
+        answer directly, however many bookings the table holds."""
+        return self.alias(booked_period=period()).filter(
+            booked_period__overlap=DateTimeTZRange(starts_at, ends_at, "[)")
+        )
 
 
 class Reservation(models.Model):
@@ -70,6 +90,8 @@ class Reservation(models.Model):
     )
     cancellation_reason = models.CharField(max_length=500, blank=True)
 
+    objects = ReservationQuerySet.as_manager()
+
     class Meta:
         ordering = ["starts_at", "pk"]
         constraints = [
@@ -91,6 +113,8 @@ class Reservation(models.Model):
             models.Index(fields=["guest", "starts_at"], name="reservation_guest_start"),
             models.Index(fields=["status", "hold_expires_at"], name="reservation_status_hold"),
             models.Index(fields=["status", "ends_at"], name="reservation_status_end"),
+            # A venue's active bookings of a day, whatever the space (availability).
+            GistIndex(period(), name="reservation_active_period", condition=Q(status__in=["held", "confirmed"])),
         ]
 
     def __str__(self):

@@ -85,8 +85,10 @@ def deliver(message_id: int, *, now=None) -> bool:
         )
         logger.warning("Message %s failed (attempt %s): %s", message_id, message.attempts, type(error).__name__)
         return False
+    # A deleted account's last messages (its cancellations) keep the address only until they are sent.
+    forget = {"to_email": ""} if message.reservation.guest_id is None else {}
     OutgoingMessage.objects.filter(pk=message_id, claimed_at=now).update(
-        status=Status.SENT, sent_at=timezone.now(), last_error=""
+        status=Status.SENT, sent_at=timezone.now(), last_error="", **forget
     )
     return True
 

@@ -14,6 +14,7 @@ PERIODIC_TASKS = {
     "reservations.tasks.expire_holds": (60, "Expire holds whose time ran out"),
     "reservations.tasks.complete_past_reservations": (900, "Mark ended bookings as completed"),
     "payments.tasks.retry_refunds": (300, "Send refunds still waiting to Stripe"),
+    "accounts.tasks.forget_old_rate_windows": (3600, "Delete the counts of rate-limit windows that have ended"),
 }
 
 

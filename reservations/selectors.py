@@ -148,38 +148,50 @@ def venue_availability(
         Q(space__isnull=True) | Q(space__in=spaces)
     ):
         busy[closure.space_id].append((closure.starts_at, closure.ends_at))
-    taken = Reservation.objects.filter(
-        _active(now), space__venue=venue, starts_at__lt=window_end, ends_at__gt=window_start, space__in=spaces
+    taken = (
+        Reservation.objects.active()  # the index's condition, spelled out for the planner
+        .filter(_active(now), space__in=spaces)
+        .overlapping(window_start, window_end)
     )
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
     for space_id, starts_at, ends_at in taken.values_list("space_id", "starts_at", "ends_at"):
         busy[space_id].append((starts_at, ends_at))
 
-    venue_closed = busy.get(None, [])
-    candidates = [slot for slot in candidates if not _overlaps(slot, venue_closed)]
+    # From here on in plain numbers (seconds since the epoch): comparing aware datetimes of two
+    # zones asks each for its offset, and this loop runs spaces x start times.
+    def seconds(intervals):
+        return [(start.timestamp(), end.timestamp()) for start, end in intervals]
+
+    venue_closed = seconds(busy.get(None, []))
+    bounds = [
+        (slot, slot.starts_at.timestamp(), slot.ends_at.timestamp())
+        for slot in candidates
+        if not any(start < slot.ends_at.timestamp() and slot.starts_at.timestamp() < end for start, end in venue_closed)
+    ]
+    candidates = [slot for slot, _, _ in bounds]
     nights_booked = result.nights or 1
-    free_count = defaultdict(int)  # (category, start) -> free spaces
+    free_count = defaultdict(int)  # (category, index of the start) -> free spaces
     for space in spaces:
-        blocked = busy.get(space.pk, [])
-        slots = [slot for slot in candidates if not _overlaps(slot, blocked)]
+        blocked = seconds(busy.get(space.pk, []))
+        free = [
+            index
+            for index, (_, slot_start, slot_end) in enumerate(bounds)
+            if not any(start < slot_end and slot_start < end for start, end in blocked)
+        ]
         price = space.price * nights_booked if venue.uses_nights else space.price
-        result.spaces.append(SpaceAvailability(space, slots, price))
-        for slot in slots:
-            free_count[(space.category, _instant(slot.starts_at))] += 1
+        result.spaces.append(SpaceAvailability(space, [candidates[index] for index in free], price))
+        for index in free:
+            free_count[(space.category, index)] += 1
 
     if venue.assigns_spaces:
         categories = sorted({space.category for space in spaces})
         result.options = [
-            Option(category, slot.starts_at, slot.ends_at, free_count[(category, _instant(slot.starts_at))])
-            for slot in candidates
+            Option(category, slot.starts_at, slot.ends_at, free_count[(category, index)])
+            for index, slot in enumerate(candidates)
             for category in categories
         ]
     return result
-
-
-def _overlaps(slot: Slot, intervals) -> bool:
-    return any(start < slot.ends_at and slot.starts_at < end for start, end in intervals)
 
 
 def category_prices(availability: Availability) -> dict[str, object]:

@@ -24,6 +24,7 @@ from spaces.models import Closure, Space, Venue
 Status = Reservation.Status
 Event = ReservationEvent.Kind
 NO_OVERLAP_CONSTRAINT = "reservation_no_overlap"
+MAX_NIGHTS = 30  # the longest stay booked online; the availability search offers the same
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,8 +78,11 @@ def _check_stay(venue: Venue, starts_at: datetime, ends_at: datetime) -> None:
         raise PolicyViolation(f"Stays begin at check-in, {venue.check_in_time:%H:%M}.", field="starts_at")
     if local_end.time() != venue.check_out_time:
         raise PolicyViolation(f"Stays end at check-out, {venue.check_out_time:%H:%M}.", field="ends_at")
-    if (local_end.date() - local_start.date()).days < 1:
+    nights = (local_end.date() - local_start.date()).days
+    if nights < 1:
         raise PolicyViolation("A stay lasts at least one night.", field="ends_at")
+    if nights > MAX_NIGHTS:
+        raise PolicyViolation(f"A stay lasts at most {MAX_NIGHTS} nights.", field="ends_at")
 
 
 def _check_slot(venue: Venue, starts_at: datetime, ends_at: datetime) -> None:
@@ -171,9 +175,7 @@ def _candidates(venue: Venue, *, space: Space | None, category: str, party_size:
 
 def _without_overlap(spaces: list[Space], starts_at, ends_at, *, now, exclude: Reservation | None = None):
     """The spaces with no active booking overlapping the period (one query), in the same order."""
-    busy = Reservation.objects.filter(
-        space=OuterRef("pk"), starts_at__lt=ends_at, ends_at__gt=starts_at, status__in=Reservation.ACTIVE_STATUSES
-    )
+    busy = Reservation.objects.active().filter(space=OuterRef("pk")).overlapping(starts_at, ends_at)
     if exclude is not None:
         busy = busy.exclude(pk=exclude.pk)
     free = set(
@@ -198,9 +200,7 @@ def _claim(space: Space, starts_at: datetime, ends_at: datetime, write, *, exclu
     try:
         with transaction.atomic():
             Space.objects.select_for_update().filter(pk=space.pk).exists()
-            busy = Reservation.objects.filter(
-                space=space, status__in=Reservation.ACTIVE_STATUSES, starts_at__lt=ends_at, ends_at__gt=starts_at
-            )
+            busy = Reservation.objects.active().filter(space=space).overlapping(starts_at, ends_at)
             if exclude is not None:
                 busy = busy.exclude(pk=exclude.pk)
             if busy.exists():
@@ -261,12 +261,8 @@ def _lock(reservation: Reservation) -> Reservation:
 
 def _expire_stale_holds_for(spaces: list[Space], starts_at, ends_at, *, now) -> None:
     """Expired holds never block anyone: expire those in the way inside the booking's transaction."""
-    stale = Reservation.objects.filter(
-        space__in=spaces,
-        status=Status.HELD,
-        hold_expires_at__lte=now,
-        starts_at__lt=ends_at,
-        ends_at__gt=starts_at,
+    stale = Reservation.objects.filter(space__in=spaces, status=Status.HELD, hold_expires_at__lte=now).overlapping(
+        starts_at, ends_at
     )
     for reservation in stale.select_for_update(skip_locked=True).order_by("pk"):
         _set_expired(reservation, now=now)

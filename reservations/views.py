@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config import ratelimit
 from payments.services import checkout_start, refund_preview
 from reservations.exceptions import BookingError, HoldExpired, SlotUnavailable
 from reservations.forms import ChoiceForm, NotesForm, duration_words, space_noun
@@ -114,6 +115,16 @@ def hold(request, slug):
     if not request.user.is_authenticated:
         # Keep the choice in the address the log-in returns to, so nothing has to be picked again.
         return redirect_to_login(f"{reverse('spaces:hold', kwargs={'slug': venue.slug})}?{urlencode(form.query())}")
+    try:
+        ratelimit.check(request, "hold")  # every hold blocks a slot for others: no hoarding
+    except ratelimit.RateLimited as error:
+        return ratelimit.too_many_page(
+            request,
+            error,
+            message="You have tried to hold a booking too many times in a short time.",
+            back_url=f"{venue.get_absolute_url()}?{urlencode(form.search_query())}",
+            back_label=venue.name,
+        )
     try:
         reservation = reservation_hold(
             guest=request.user,

@@ -35,6 +35,7 @@ class VenueAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "time_zone", "booking_mode", "assignment", "space_count", "is_active"]
     list_filter = ["kind", "booking_mode", "assignment", "is_active", "time_zone"]
     search_fields = ["name", "slug", "address"]
+    ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [SpaceInline, OpeningHoursInline, ClosureInline]
     fieldsets = [

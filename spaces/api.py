@@ -2,14 +2,60 @@
 
 from datetime import time
 from decimal import Decimal
+from typing import Annotated
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
+from pydantic import AfterValidator, WithJsonSchema
 
 from spaces.models import Space, Venue
 
 router = Router(tags=["venues"])
+
+# A wall-clock time in the venue's zone, "15:00:00". Not JSON Schema's "time" format: that is RFC
+# 3339's full-time, which must carry a UTC offset, and a check-in time has none (it follows DST).
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d+)?$",
+            "description": "Local time at the venue, HH:MM:SS.",
+        }
+    ),
+]
+
+
+class FieldErrorOut(Schema):
+    field: str
+    message: str
+
+
+class ErrorOut(Schema):
+    """Every error answer (config/api.py): `detail` in words; a broken venue rule names its `field`,
+    invalid input lists `errors` per field."""
+
+    detail: str
+    field: str | None = None
+    errors: list[FieldErrorOut] | None = None
+
+
+def error_responses(*codes: int) -> dict:
+    """The error statuses an operation may answer, declared in the schema with their body. Every
+    operation may answer 429 (config/api.py throttles the whole API)."""
+    return {frozenset({*codes, 429}): ErrorOut}
+
+
+def _without_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refused as invalid input here, not a 500 from the database.
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+# Every string the API takes, in a path, a query or a body.
+Text = Annotated[str, AfterValidator(_without_nul)]
 
 
 class SpaceOut(Schema):
@@ -33,8 +79,8 @@ class VenueOut(Schema):
     assignment: str
     slot_interval_minutes: int
     durations: list[int]
-    check_in_time: time
-    check_out_time: time
+    check_in_time: LocalTime
+    check_out_time: LocalTime
     min_lead_minutes: int
     max_advance_days: int
     cancellation_cutoff_hours: int
@@ -61,11 +107,11 @@ def _venues():
     )
 
 
-@router.get("/venues", response=list[VenueOut], auth=None, summary="List the venues")
+@router.get("/venues", response={200: list[VenueOut], **error_responses()}, auth=None, summary="List the venues")
 def list_venues(request):
     return list(_venues())
 
 
-@router.get("/venues/{slug}", response=VenueOut, auth=None, summary="One venue")
-def get_venue(request, slug: str):
+@router.get("/venues/{slug}", response={200: VenueOut, **error_responses(404)}, auth=None, summary="One venue")
+def get_venue(request, slug: Text):
     return get_object_or_404(_venues(), slug=slug)

@@ -1,7 +1,67 @@
 import pytest
+from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
 def _media_and_mail(settings):
     # Every test starts with an empty outbox and a known site address for links in e-mails.
     settings.SITE_URL = "http://testserver"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    # Rate limits (allauth's and config/ratelimit.py's) count in the cache, and every test client has the
+    # same IP address: no test may inherit another's attempts.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# Every member of staff who logs in during a test gets an authenticator app with this secret, as if they
+# had set it up: staff reach the admin and the staff pages only with one (accounts/middleware.py), and
+# most tests of those pages are not about two-factor authentication. Production has no such shortcut.
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+_STAFF_TOTP_RECEIVER = "tests.conftest.give_staff_an_authenticator"
+
+
+def _give_staff_an_authenticator(sender, request, user, **kwargs):
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    if user.is_staff and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, STAFF_TOTP_SECRET)
+
+
+@pytest.fixture(autouse=True)
+def _staff_have_an_authenticator():
+    # On log-in (force_login or the form, also in the browser tests' live server): allauth has asked for a
+    # code already if the user had an authenticator, so a form log-in needs none the first time.
+    user_logged_in.connect(_give_staff_an_authenticator, dispatch_uid=_STAFF_TOTP_RECEIVER)
+    yield
+    user_logged_in.disconnect(dispatch_uid=_STAFF_TOTP_RECEIVER)
+
+
+def _record_a_forced_login_session(sender, request, user, **kwargs):
+    from allauth.usersessions.models import UserSession
+
+    if "REMOTE_ADDR" in request.META:  # a real request: allauth's log-in records its session itself
+        return
+    UserSession.objects.get_or_create(
+        session_key=request.session.session_key, defaults={"user": user, "ip": "127.0.0.1", "user_agent": ""}
+    )
+
+
+@pytest.fixture(autouse=True)
+def _forced_logins_record_their_session():
+    # allauth's log-in records the session for the "Sessions" page (allauth.usersessions); force_login's
+    # bare request does not, so a test's first request would record it and differ from every later one.
+    user_logged_in.connect(_record_a_forced_login_session, dispatch_uid="tests.conftest.record_session")
+    yield
+    user_logged_in.disconnect(dispatch_uid="tests.conftest.record_session")
+
+
+@pytest.fixture
+def staff_without_authenticator(_staff_have_an_authenticator):
+    """For tests of the two-factor requirement itself: staff who log in keep exactly what they have."""
+    user_logged_in.disconnect(dispatch_uid=_STAFF_TOTP_RECEIVER)

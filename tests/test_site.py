@@ -216,13 +216,14 @@ def test_500_page_renders_without_request_or_context():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_500_page_is_served_when_the_database_is_down(unreachable_database):
+def test_a_page_says_the_service_is_unavailable_when_the_database_is_down(unreachable_database):
     client = Client(raise_request_exception=False)
 
     response = client.get(reverse("home"))
 
-    assert response.status_code == 500
-    assert b"Something went wrong" in response.content
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert b"Temporarily unavailable" in response.content and b"Traceback" not in response.content
 
 
 # Health check

@@ -3,6 +3,7 @@ and an optional `.env` file; the other settings files only change what differs."
 
 from pathlib import Path
 
+import csp.constants
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -35,6 +36,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.headless",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "csp",
     "django_htmx",
     "django_celery_beat",
     "anymail",
@@ -46,7 +50,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.outage.DatabaseUnavailableMiddleware",  # 503 + Retry-After while the database is unreachable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -54,6 +61,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # After authentication and messages: staff without two-factor authentication are sent to set it up.
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -70,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.context_processors.csp_nonce",
             ],
         },
     },
@@ -128,6 +139,51 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Holdfast] "
 # a session token that our API accepts in the X-Session-Token header. The site's own pages remain.
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app", "browser")
+# Two-factor authentication (allauth.mfa): any guest may add an authenticator app under "My account";
+# staff must, before the admin or the staff pages open (accounts/middleware.py).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Holdfast"
+# "Sessions" under "My account" lists where a guest is logged in (allauth.usersessions). Tracking
+# each request's IP and time would cost several queries and a write on every page view: off; the
+# list shows where and when each session began.
+USERSESSIONS_TRACK_ACTIVITY = env.bool("USERSESSIONS_TRACK_ACTIVITY", default=False)
+
+# Security headers on every response. Scripts and styles come from our own origin, or inline with the
+# request's nonce (`csp_nonce` in templates; django-htmx's {% htmx_script %} adds it). The QR code of
+# the authenticator app set-up is a data: image. Forms may post to us only, and a booking's payment
+# step redirects to Stripe Checkout, which form-action must allow.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", csp.constants.NONCE],
+        "style-src": ["'self'", csp.constants.NONCE],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", "https://checkout.stripe.com"],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Browser features no page of ours uses, switched off for our pages and anything they might embed
+# (config/middleware.py). Stripe Checkout is a page of Stripe's, so `payment` stays off here.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -165,6 +221,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the task to another
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers log through LOGGING below (and its redaction filter) instead of replacing the root handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # When the broker is down, a booking must not wait for it: fail fast, the outbox sweep delivers later.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
@@ -180,11 +238,36 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 
 # Booking rules that are not a venue's own.
 HOLDFAST_MAX_ACTIVE_HOLDS = env.int("HOLDFAST_MAX_ACTIVE_HOLDS", default=3)
+# Benchmark-only endpoints under /_bench/ (config/bench.py): `make bench` turns them on for its own
+# server and database. Never on a real site.
+HOLDFAST_BENCH_ENDPOINTS = env.bool("HOLDFAST_BENCH_ENDPOINTS", default=False)
+
+# Rate limits beyond log-in (config/ratelimit.py), written like ACCOUNT_RATE_LIMITS: "20/m/user,60/m/ip".
+# "hold": attempts to hold or book, on the venue pages and POST /api/reservations (hold hoarding);
+# "api": every API call, per user (session or token) or, without one, per IP address. Empty: no limit.
+HOLDFAST_RATE_LIMITS = {
+    "hold": env("HOLDFAST_RATE_LIMIT_HOLD", default="20/m/user,60/m/ip"),
+    "api": env("HOLDFAST_RATE_LIMIT_API", default="120/m/user"),
+    "account_delete": "5/15m/user",  # password attempts on "Delete my account"
+}
+# Behind a proxy every request comes from the proxy's address. The number of proxies of ours that add to
+# X-Forwarded-For lets allauth's and our limits per IP address count the guest's own address instead.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+# Request size: a larger body is refused before it is read (400; the API answers 413 in JSON).
+# 256 KB is far above any form or booking, and above the Stripe webhooks we receive.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=500)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A safety net: e-mail addresses and request query strings are blanked in every line (config/logging.py).
+    "filters": {"redact_personal_data": {"()": "config.logging.RedactPersonalData"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_personal_data"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # runserver's request lines go through the same handler (Django's own handler would print query strings).
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

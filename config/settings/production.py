@@ -29,11 +29,10 @@ if not SECURE_HSTS_PRELOAD:
     # Preloading binds the whole registrable domain to https for months and is hard to undo: the
     # owner opts in with SECURE_HSTS_PRELOAD=true. Until then, the check's reminder is not a problem.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
-SECURE_CONTENT_TYPE_NOSNIFF = True
+# nosniff, X-Frame-Options, Referrer-Policy, COOP, Permissions-Policy and the CSP are set in base.py.
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
 
 # E-mail through django-anymail. EMAIL_PROVIDER picks the provider; its credentials come from the
 # variables listed here (Amazon SES takes the usual AWS_* variables or the instance's role).

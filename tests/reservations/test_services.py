@@ -468,3 +468,11 @@ def test_a_booking_across_the_autumn_clock_change_lasts_its_real_duration(guest)
     assert first.ends_at - first.starts_at == timedelta(hours=1)
     assert first.ends_at == datetime(2027, 10, 31, 1, tzinfo=UTC)
     assert second.local_starts_at.strftime("%H:%M %Z") == "02:00 CET"
+
+
+def test_a_stay_longer_than_thirty_nights_is_refused(hotel, guest):
+    from reservations.periods import stay_period
+
+    starts_at, ends_at = stay_period(hotel, next_weekday(hotel, FRIDAY), 31)
+    with pytest.raises(PolicyViolation, match="at most 30 nights"):
+        reservation_book(guest=guest, venue=hotel, starts_at=starts_at, ends_at=ends_at, party_size=1)

@@ -1,0 +1,775 @@
+"""`make bench` (`python -m bench [--quick]`): Holdfast under load, the production way, on loopback.
+
+1. A database of its own, `holdfast_bench`, dropped and created afresh on the server of DATABASE_URL,
+   or of the private PostgreSQL `make run` uses (config.dev.database()); dev data is never touched.
+2. Migrations, then the data: venues, users with sessions, reservations in bulk SQL (bench/data.py).
+3. gunicorn serving config.wsgi with config.settings.production (sync workers, as the Dockerfile),
+   plain HTTP on 127.0.0.1 (no TLS: SECURE_SSL_REDIRECT=false), persistent connections, a SECRET_KEY
+   made for the run, and the /_bench/ ceilings of config/bench.py switched on.
+4. Load from another process (bench/load.py), phase by phase; every figure is also a ratio to a
+   ceiling measured by the same server in the same run.
+5. A table on the terminal, the figures as JSON in bench/results/, and the double-booking check in SQL.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+DATABASE_NAME = "holdfast_bench"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    sizes: tuple[int, ...]  # reservations in the table when availability is measured
+    warmup: float  # seconds of load before each measurement, not recorded
+    duration: float  # seconds recorded per measurement
+    contenders: int = 200
+
+
+PROFILES = {
+    "quick": Profile("quick", (10_000, 100_000), warmup=1.0, duration=4.0),
+    "full": Profile("full", (10_000, 100_000, 1_000_000), warmup=2.0, duration=12.0),
+}
+
+
+def log(message: str):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Database and server
+
+
+def fresh_database(url: str, name: str) -> str:
+    """Drop and create `name` on the server of `url`; return the URL of the new database."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def server_environment(database_url: str, folder: Path, workers: int, *, rate_limits: bool = True) -> dict[str, str]:
+    """The production settings' environment for this run. Explicit values also shadow a developer's
+    .env (django-environ never overrides what the environment already says)."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "CONN_MAX_AGE": "600",
+        "HOLDFAST_BENCH_ENDPOINTS": "true",
+        "WEB_CONCURRENCY": str(workers),
+        "CACHE_URL": "dbcache://django_cache",
+        # Bookings queue their e-mails after commit: into a folder of this run, never the dev queue.
+        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_FOLDER": str(folder / "celery"),
+        "EMAIL_PROVIDER": "smtp",
+        "EMAIL_URL": "smtp://127.0.0.1:25",
+        "STRIPE_SECRET_KEY": "",
+        "STRIPE_WEBHOOK_SECRET": "",
+        "LOG_LEVEL": "WARNING",
+        # The rate limits count as in production (the same cache writes per request), but every
+        # request of the load comes from one IP address and a few hundred users: limits this high
+        # are never reached, so no request is refused for that.
+        # --no-rate-limits: what the same requests cost without the counters (an empty rate: no limit).
+        "HOLDFAST_RATE_LIMIT_HOLD": "1000000/m/user,1000000/m/ip" if rate_limits else "",
+        "HOLDFAST_RATE_LIMIT_API": "1000000/m/user" if rate_limits else "",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], folder: Path, workers: int):
+    """The Dockerfile's command, bound to loopback; yields the port once /healthz answers."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--worker-tmp-dir",
+        "/dev/shm" if Path("/dev/shm").is_dir() else str(folder),  # noqa: S108 (as the Dockerfile)
+        "--no-control-socket",
+    ]
+    output = open(folder / "gunicorn.log", "wb")  # noqa: SIM115 - closed in finally
+    process = subprocess.Popen(  # noqa: S603 (our own command line)
+        command, cwd=BASE_DIR, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                output.flush()
+                tail = (folder / "gunicorn.log").read_text(errors="replace")[-3000:]
+                raise SystemExit(f"gunicorn did not start:\n{tail}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response,  # noqa: S310
+            ):
+                if response.status == 200:
+                    break
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        output.close()
+        errors = [
+            line
+            for line in (folder / "gunicorn.log").read_text(errors="replace").splitlines()
+            if "Traceback" in line or " 500 " in line or "ERROR" in line
+        ]
+        if errors:
+            log(f"gunicorn logged {len(errors)} error lines; first: {errors[0][:200]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Driving load (another process) and asking the server
+
+
+class Bench:
+    def __init__(self, profile: Profile, port: int, workers: int, concurrency: int):
+        self.profile, self.port, self.workers, self.concurrency = profile, port, workers, concurrency
+        self.rows: list[dict] = []
+        self.checks: list[dict] = []
+        self.extra: dict = {}
+
+    def drive(self, scenario: str, *, concurrency: int, **spec) -> dict:
+        spec = {
+            "scenario": scenario,
+            "port": self.port,
+            "concurrency": concurrency,
+            "warmup": self.profile.warmup,
+            "duration": self.profile.duration,
+            **spec,
+        }
+        limit = spec["warmup"] + spec["duration"] + 300
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.load"],
+            input=json.dumps(spec),
+            capture_output=True,
+            text=True,
+            cwd=BASE_DIR,
+            timeout=limit,
+            check=False,
+        )
+        if done.returncode:
+            raise SystemExit(f"The load generator failed ({scenario}):\n{done.stderr[-3000:]}")
+        return json.loads(done.stdout)
+
+    def ask(self, path: str, *, user: dict | None = None, data: bytes | None = None, content_type: str = "") -> dict:
+        headers = {"Cookie": f"sessionid={user['session']}; csrftoken={user['csrf']}"} if user else {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
+                return {"status": response.status, "body": response.read()}
+        except urllib.error.HTTPError as error:
+            return {"status": error.code, "body": error.read()}
+
+    def queries(self, path: str, *, keep_as: str = "", **kwargs) -> int | None:
+        """How many SQL statements the request runs; `keep_as` keeps them, grouped, in the results."""
+        answer = self.ask(f"/_bench/queries?path={quote(path, safe='')}&sql=1", **kwargs)
+        if answer["status"] != 200:
+            log(f"query count for {path} failed: {answer['status']} {answer['body'][:200]!r}")
+            return None
+        found = json.loads(answer["body"])
+        if found["status"] >= 400:
+            log(f"query count for {path}: the replayed request answered {found['status']}")
+        if keep_as:
+            self.extra.setdefault("statements", {})[keep_as] = {
+                "count": found["queries"],
+                "by_kind": statement_kinds(found["sql"]),
+                "sql": found["sql"],
+            }
+        return found["queries"]
+
+    def record(self, section: str, name: str, result: dict, label: str = "request", **fields) -> dict:
+        stats = result["labels"].get(label, {})
+        row = {
+            "section": section,
+            "name": name,
+            "count": stats.get("count", 0),
+            "throughput": stats.get("throughput"),
+            "p50_ms": stats.get("p50_ms"),
+            "p95_ms": stats.get("p95_ms"),
+            "p99_ms": stats.get("p99_ms"),
+            "max_ms": stats.get("max_ms"),
+            "errors": stats.get("errors", 0),
+            "statuses": stats.get("statuses", {}),
+            **fields,
+        }
+        if stats.get("errors"):
+            log(f"{name}: {stats['errors']} unexpected answers, e.g. {stats['error_samples'][:1]}")
+        self.rows.append(row)
+        return row
+
+    def check(self, name: str, passed: bool, detail: str):
+        self.checks.append({"name": name, "passed": passed, "detail": detail})
+        log(f"{'PASS' if passed else 'FAIL'} {name}: {detail}")
+
+
+STATEMENT_KINDS = (  # first match wins
+    ("transaction control", ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")),
+    ("rate-limit counters (database cache)", ("django_cache",)),
+    ("session activity (allauth.usersessions)", ("usersessions_",)),
+    ("session and user", ("django_session", "accounts_user", "account_emailaddress")),
+    ("history and e-mail outbox", ("reservations_reservationevent", "reservations_outgoingmessage")),
+    ("reservations", ("reservations_reservation",)),
+    ("venue, spaces, hours, closures", ("spaces_",)),
+)
+
+
+def statement_kinds(statements: list[str]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for statement in statements:
+        kind = next(
+            (
+                name
+                for name, marks in STATEMENT_KINDS
+                if any(statement.startswith(m) or f'"{m}' in statement for m in marks)
+            ),
+            "other",
+        )
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def ratio(value, ceiling):
+    return value / ceiling if value is not None and ceiling else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The phases
+
+
+def measure_ceilings(bench: Bench, tag: str, *, latency_only: bool = False) -> dict:
+    ceilings = {}
+    result = bench.drive("get", concurrency=bench.workers, paths=["/_bench/trivial"])
+    ceilings["trivial_latency"] = bench.record(
+        "ceiling", f"trivial JSON view, c={bench.workers} ({tag})", result, concurrency=bench.workers
+    )
+    if latency_only:
+        return ceilings
+    result = bench.drive("get", concurrency=bench.concurrency, paths=["/_bench/trivial"])
+    ceilings["trivial"] = bench.record(
+        "ceiling", f"trivial JSON view, c={bench.concurrency} ({tag})", result, concurrency=bench.concurrency
+    )
+    result = bench.drive("post", concurrency=bench.concurrency, path="/_bench/insert")
+    ceilings["insert"] = bench.record(
+        "ceiling", f"one INSERT in a transaction, c={bench.concurrency} ({tag})", result, concurrency=bench.concurrency
+    )
+    return ceilings
+
+
+def measure_availability(bench: Bench, fixtures, size: int, ceiling: dict) -> dict:
+    from bench import plans
+    from reservations.models import Reservation
+
+    day = fixtures.measured_day.isoformat()
+    found = {}
+    for spaces, slug in fixtures.availability_venues.items():
+        path = f"/api/availability/{day}?{urlencode({'venue': slug, 'party_size': 2})}"
+        once = bench.ask(path)
+        if once["status"] != 200:
+            raise SystemExit(f"{path} answered {once['status']}: {once['body'][:300]!r}")
+        body = json.loads(once["body"])
+        free = sum(len(entry["slots"]) for entry in body["spaces"])
+        result = bench.drive("get", concurrency=bench.workers, paths=[path])
+        row = bench.record(
+            "availability",
+            f"availability, {spaces} spaces, {size:,} reservations",
+            result,
+            concurrency=bench.workers,
+            spaces=spaces,
+            reservations=size,
+            queries=bench.queries(path, keep_as=f"availability_{spaces}"),
+            response_bytes=len(once["body"]),
+            free_slots=free,
+            ratio=ratio(result["labels"]["request"]["p95_ms"], ceiling["p95_ms"]),
+            ratio_to="trivial p95 (same concurrency)",
+        )
+        found[spaces] = row
+    # What PostgreSQL does for the biggest venue's day, and for a booking's overlap check.
+    from spaces.models import Space, Venue
+
+    now = datetime.now(UTC)
+    venue = Venue.objects.get(slug=fixtures.availability_venues[max(fixtures.availability_venues)])
+    venue_spaces = list(venue.spaces.filter(is_active=True, capacity__gte=2, min_party_size__lte=2))
+    local = datetime.combine(fixtures.measured_day, datetime.min.time(), tzinfo=venue.zone)
+    window = (local + timedelta(hours=12), local + timedelta(hours=23))
+    taken = plans.availability_query(
+        venue=venue, spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now
+    )
+    room = Space.objects.filter(venue__slug=fixtures.booking_venue).order_by("pk").first()
+    start = datetime.combine(fixtures.today + timedelta(days=30), datetime.min.time(), tzinfo=UTC) + timedelta(hours=11)
+    guest_id = Reservation.objects.filter(guest__isnull=False).values_list("guest_id", flat=True).first()
+    booking = plans.booking_queries(
+        guest_id=guest_id, spaces=[room], starts_at=start, ends_at=start + timedelta(hours=1), now=now
+    )
+    proposed = {
+        "proposed_availability_taken": plans.proposed_availability_query(
+            venue=venue, spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now
+        ),
+        "proposed_claim_exists": plans.proposed_claim_query(
+            space=room, starts_at=start, ends_at=start + timedelta(hours=1)
+        ),
+    }
+    bench.extra.setdefault("plans", {})[str(size)] = {
+        "availability_taken": plans.explain(taken, analyze=True),
+        **{name: plans.explain(query, analyze=True) for name, query in booking.items()},
+        **{name: plans.explain(query, analyze=True) for name, query in proposed.items()},
+    }
+    bench.extra["plan_inputs"] = {"window": [str(window[0]), str(window[1])], "claim_start": str(start)}
+    return found
+
+
+def measure_proposal(bench: Bench, fixtures):
+    """Before/after, at the largest size, for the change proposed in docs/performance.md: the overlap
+    questions asked as a range overlap, and a GiST index on the active reservations' periods. The index is
+    created in the bench database only, after every HTTP measurement, and the plans compared."""
+    from django.db import connection
+
+    from bench import plans
+
+    size = str(max(int(key) for key in bench.extra["plans"]))
+    before = bench.extra["plans"][size]
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(plans.PROPOSED_INDEX_SQL)
+        cursor.execute("ANALYZE reservations_reservation")
+    seconds = time.monotonic() - started
+    from reservations.models import Reservation
+    from spaces.models import Space, Venue
+
+    now = datetime.now(UTC)
+    venue = Venue.objects.get(slug=fixtures.availability_venues[max(fixtures.availability_venues)])
+    venue_spaces = list(venue.spaces.filter(is_active=True, capacity__gte=2, min_party_size__lte=2))
+    window = [datetime.fromisoformat(moment) for moment in bench.extra["plan_inputs"]["window"]]
+    start = datetime.fromisoformat(bench.extra["plan_inputs"]["claim_start"])
+    room = Space.objects.filter(venue__slug=fixtures.booking_venue).order_by("pk").first()
+    after = {
+        "availability_taken": plans.explain(
+            plans.availability_query(
+                venue=venue, spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now
+            ),
+            analyze=True,
+        ),
+        "proposed_availability_taken": plans.explain(
+            plans.proposed_availability_query(
+                venue=venue, spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now
+            ),
+            analyze=True,
+        ),
+        "proposed_claim_exists": plans.explain(
+            plans.proposed_claim_query(space=room, starts_at=start, ends_at=start + timedelta(hours=1)), analyze=True
+        ),
+    }
+    index_size = Reservation.objects.raw(
+        "SELECT 1 AS id, pg_size_pretty(pg_relation_size('reservation_active_period')) AS size"
+    )[0].size
+    bench.extra["proposal"] = {
+        "reservations": int(size),
+        "index_build_seconds": round(seconds, 2),
+        "index_size": index_size,
+        "before_ms": {
+            "availability_taken (today)": before["availability_taken"]["execution_ms"],
+            "claim_exists (today)": before["claim_exists"]["execution_ms"],
+            "proposed_availability_taken, no new index": before["proposed_availability_taken"]["execution_ms"],
+            "proposed_claim_exists, no new index": before["proposed_claim_exists"]["execution_ms"],
+        },
+        "after_ms": {
+            "proposed_availability_taken, with the index": after["proposed_availability_taken"]["execution_ms"],
+            "proposed_claim_exists, with the index": after["proposed_claim_exists"]["execution_ms"],
+        },
+        "after_plans": after,
+    }
+    log(
+        f"proposal at {int(size):,} reservations: {bench.extra['proposal']['before_ms']} -> "
+        f"{bench.extra['proposal']['after_ms']}"
+    )
+
+
+def measure_booking(bench: Bench, fixtures, ceilings: dict):
+    from bench.data import BOOKING_HOURS
+
+    today = fixtures.today
+    api_days = [(today + timedelta(days=offset)).isoformat() for offset in range(2, 41)]
+    html_days = [(today + timedelta(days=offset)).isoformat() for offset in range(41, 80)]
+    users = fixtures.users
+    half = len(users) // 2
+    common = {"space_ids": fixtures.booking_space_ids, "hours": list(BOOKING_HOURS), "party_size": 2}
+    slots = len(fixtures.booking_space_ids) * len(BOOKING_HOURS)
+
+    # Query counts first, on a slot of their own (the last day), then the timed runs.
+    spare = today + timedelta(days=80)
+    space = fixtures.booking_space_ids[0]
+    api_body = json.dumps({"space": space, "starts_at": f"{spare}T06:00:00+00:00", "party_size": 2}).encode()
+    api_queries = bench.queries(
+        "/api/reservations", keep_as="api_booking", user=users[0], data=api_body, content_type="application/json"
+    )
+    form = urlencode({"starts_at": f"{spare}T07:00:00+00:00", "party_size": 2, "space": space}).encode()
+    hold_queries = bench.queries(
+        f"/venues/{fixtures.booking_venue}/hold/",
+        keep_as="html_hold",
+        user=users[1],
+        data=form,
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    insert = ceilings["insert"]
+    result = bench.drive(
+        "api_book",
+        concurrency=bench.concurrency,
+        users=users[:half],
+        days=api_days,
+        max_tasks=slots * len(api_days),
+        **common,
+    )
+    bench.record(
+        "booking",
+        "POST /api/reservations (book = hold + confirm)",
+        result,
+        concurrency=bench.concurrency,
+        queries=api_queries,
+        ratio=ratio(result["labels"]["request"]["throughput"], insert["throughput"]),
+        ratio_to="INSERT ceiling throughput",
+    )
+    result = bench.drive(
+        "html_book",
+        concurrency=bench.concurrency,
+        users=users[half:],
+        days=html_days,
+        venue=fixtures.booking_venue,
+        max_tasks=slots * len(html_days),
+        **common,
+    )
+    bench.record(
+        "booking",
+        "HTML: POST hold + POST confirm (one booking)",
+        result,
+        label="booking",
+        concurrency=bench.concurrency,
+        ratio=ratio(result["labels"]["booking"]["throughput"], insert["throughput"]),
+        ratio_to="INSERT ceiling throughput",
+    )
+    bench.record("booking", "  HTML step: POST /venues/<slug>/hold/", result, label="hold", queries=hold_queries)
+    bench.record("booking", "  HTML step: POST /reservations/<ref>/confirm/", result, label="confirm")
+
+
+def measure_contention(bench: Bench, fixtures):
+    from bench.data import CONTENTION_HOUR, utc_start
+    from reservations.models import Reservation
+
+    day = fixtures.today + timedelta(days=85)
+    starts_at = utc_start(day, CONTENTION_HOUR)
+    space = fixtures.booking_space_ids[len(fixtures.booking_space_ids) // 2]
+    users = fixtures.users[: bench.profile.contenders]
+    result = bench.drive("contention", concurrency=len(users), users=users, space_id=space, starts_at=starts_at)
+    statuses = result["statuses"]
+    winners, conflicts = statuses.get("201", 0), statuses.get("409", 0)
+    server_errors = sum(count for status, count in statuses.items() if status.startswith("5") or status == "0")
+    booked = Reservation.objects.filter(
+        space_id=space, starts_at=starts_at, status__in=Reservation.ACTIVE_STATUSES
+    ).count()
+    row = bench.record(
+        "contention",
+        f"{len(users)} simultaneous POST /api/reservations, one slot: losers",
+        result,
+        label="losers",
+        concurrency=len(users),
+        answers=result["answers"],
+    )
+    row["winner_ms"] = result["labels"]["winner"]["max_ms"]
+    not_free = all("no longer free" in answer for answer in result["answers"] if answer.startswith("409"))
+    bench.check(
+        "contention: exactly one booking, the rest 409 'not free', no 5xx",
+        winners == 1 and conflicts == len(users) - 1 and server_errors == 0 and booked == 1 and not_free,
+        f"201 x{winners}, 409 x{conflicts}, 5xx/failed x{server_errors}, rows in the database: {booked}; "
+        f"answers: {result['answers']}",
+    )
+
+
+def measure_history(bench: Bench, fixtures, ceiling: dict):
+    paths = [f"/api/reservations/me?when=past&limit=50&offset={offset}" for offset in range(0, 1000, 50)]
+    once = bench.ask(paths[0], user=fixtures.history_user)
+    body = json.loads(once["body"]) if once["status"] == 200 else {}
+    result = bench.drive("get", concurrency=bench.workers, paths=paths, user=fixtures.history_user)
+    bench.record(
+        "history",
+        "GET /api/reservations/me?when=past&limit=50 (1,000 past)",
+        result,
+        concurrency=bench.workers,
+        queries=bench.queries(paths[0], keep_as="history", user=fixtures.history_user),
+        response_bytes=len(once["body"]),
+        total=body.get("count"),
+        ratio=ratio(result["labels"]["request"]["p95_ms"], ceiling["p95_ms"]),
+        ratio_to="trivial p95 (same concurrency)",
+    )
+
+
+def check_double_booking(bench: Bench, when: str):
+    from bench.data import double_bookings
+
+    overlapping, active = double_bookings()
+    bench.check(
+        f"no double booking ({when})",
+        overlapping == 0,
+        f"{overlapping} active reservations overlap another of the same space, among {active:,} active",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def _ms(value) -> str:
+    return "" if value is None else f"{value:,.1f}"
+
+
+def table(rows: list[dict]) -> str:
+    header = ("phase", "n", "req/s", "p50 ms", "p95 ms", "p99 ms", "err", "queries", "ratio", "to")
+    lines = [header]
+    for row in rows:
+        lines.append(
+            (
+                row["name"],
+                str(row["count"]),
+                "" if row["throughput"] is None else f"{row['throughput']:,.1f}",
+                _ms(row["p50_ms"]),
+                _ms(row["p95_ms"]),
+                _ms(row["p99_ms"]),
+                str(row["errors"]),
+                "" if row.get("queries") is None else str(row["queries"]),
+                "" if row.get("ratio") is None else f"{row['ratio']:.2f}",
+                row.get("ratio_to", ""),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for number, line in enumerate(lines):
+        cells = [cell.ljust(widths[i]) if i in (0, 9) else cell.rjust(widths[i]) for i, cell in enumerate(line)]
+        out.append("  ".join(cells).rstrip())
+        if number == 0:
+            out.append("  ".join("-" * width for width in widths))
+    return "\n".join(out)
+
+
+def targets(bench: Bench, profile: Profile) -> list[dict]:
+    rows = bench.rows
+    found = []
+
+    def one(section, startswith):
+        return next((row for row in rows if row["section"] == section and row["name"].startswith(startswith)), None)
+
+    api = one("booking", "POST /api/reservations")
+    html = one("booking", "HTML: POST hold")
+    for row in (api, html):
+        if row:
+            found.append(
+                {
+                    "target": f"uncontended booking >= 0.5 x INSERT ceiling: {row['name']}",
+                    "achieved": row["ratio"],
+                    "met": row["ratio"] is not None and row["ratio"] >= 0.5,
+                }
+            )
+    biggest = [row for row in rows if row["section"] == "availability" and row["spaces"] == 1000]
+    if biggest:
+        top = max(biggest, key=lambda row: row["reservations"])
+        low = min(biggest, key=lambda row: row["reservations"])
+        found.append(
+            {
+                "target": f"availability, 1,000 spaces, {top['reservations']:,} reservations: p95 <= 3 x trivial p95",
+                "achieved": top["ratio"],
+                "met": top["ratio"] is not None and top["ratio"] <= 3,
+            }
+        )
+        growth = ratio(top["p95_ms"], low["p95_ms"])
+        found.append(
+            {
+                "target": f"availability, 1,000 spaces: p95 grows < 1.5 x from {low['reservations']:,} "
+                f"to {top['reservations']:,} reservations",
+                "achieved": growth,
+                "met": growth is not None and growth < 1.5,
+            }
+        )
+        counts = {row["queries"] for row in rows if row["section"] == "availability"}
+        found.append(
+            {
+                "target": "availability: queries per request constant",
+                "achieved": sorted(counts),
+                "met": len(counts) == 1,
+            }
+        )
+    found.append(
+        {
+            "target": "no double booking in any run",
+            "achieved": [check["detail"] for check in bench.checks if check["name"].startswith("no double")],
+            "met": all(check["passed"] for check in bench.checks if check["name"].startswith("no double")),
+        }
+    )
+    return found
+
+
+def environment(workers: int, concurrency: int) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server_version = cursor.fetchone()[0]
+    commit = subprocess.run(  # noqa: S603
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 (read-only)
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgresql": server_version,
+        "gunicorn_workers": workers,
+        "concurrency": concurrency,
+        "git_commit": commit,
+        "database": "DATABASE_URL" if os.environ.get("BENCH_DATABASE_FROM_ENV") else "embedded PostgreSQL",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="up to 100 thousand reservations, about two minutes")
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)), help="gunicorn workers (3)"
+    )
+    parser.add_argument("--concurrency", type=int, help="virtual users of the throughput phases (2 x workers)")
+    parser.add_argument("--users", type=int, default=1000, help="guests who book (1000)")
+    parser.add_argument(
+        "--no-rate-limits", action="store_true", help="what-if: switch off config/ratelimit.py's counters"
+    )
+    args = parser.parse_args(argv)
+    profile = PROFILES["quick" if args.quick else "full"]
+    concurrency = args.concurrency or 2 * args.workers
+    if args.users < profile.contenders:
+        parser.error(f"--users must be at least {profile.contenders} (the contention phase)")
+    began = time.monotonic()
+
+    sys.path.insert(0, str(BASE_DIR))
+    from config.dev import database
+
+    if os.environ.get("DATABASE_URL"):
+        os.environ["BENCH_DATABASE_FROM_ENV"] = "1"
+    with tempfile.TemporaryDirectory(prefix="holdfast-bench-") as folder_name, database() as url:
+        folder = Path(folder_name)
+        database_url = fresh_database(url, DATABASE_NAME)
+        log(f"database {DATABASE_NAME} created afresh; profile {profile.name}, {args.workers} gunicorn workers")
+        env = server_environment(database_url, folder, args.workers, rate_limits=not args.no_rate_limits)
+        os.environ.update(env)
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        from django.db import connection
+
+        from bench import data
+
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)  # the manifest the templates need
+        fixtures = data.create_fixtures(users=args.users)
+        log(f"set up in {time.monotonic() - began:.0f} s: {fixtures.fixed_reservations:,} fixed reservations")
+        connection.close()
+
+        with gunicorn(env, folder, args.workers) as port:
+            bench = Bench(profile, port, args.workers, concurrency)
+            bench.drive("get", concurrency=args.workers, paths=["/_bench/trivial"], warmup=0.5, duration=1.0)
+            measure_ceilings(bench, "start")
+            for size in profile.sizes:
+                started = time.monotonic()
+                added = data.load_until(fixtures, size)
+                data.analyze()
+                log(f"{data.reservation_count():,} reservations (+{added:,} in {time.monotonic() - started:.0f} s)")
+                ceiling = measure_ceilings(bench, f"{size:,} reservations", latency_only=True)["trivial_latency"]
+                measure_availability(bench, fixtures, size, ceiling)
+                connection.close()
+            ceilings = measure_ceilings(bench, "before booking")
+            measure_booking(bench, fixtures, ceilings)
+            measure_contention(bench, fixtures)
+            check_double_booking(bench, "after booking and contention")
+            measure_history(bench, fixtures, ceilings["trivial_latency"])
+            connection.close()
+        measure_proposal(bench, fixtures)
+        check_double_booking(bench, "end of run")
+
+        met = targets(bench, profile)
+        report = {
+            "profile": profile.name,
+            "started_at": datetime.now(UTC).isoformat(),
+            "seconds": round(time.monotonic() - began, 1),
+            "environment": {**environment(args.workers, concurrency), "rate_limits": not args.no_rate_limits},
+            "profile_settings": asdict(profile),
+            "rows": bench.rows,
+            "checks": bench.checks,
+            "targets": met,
+            **bench.extra,
+        }
+        connection.close()
+
+    print()
+    print(table(bench.rows))
+    print()
+    for check in bench.checks:
+        print(f"{'PASS' if check['passed'] else 'FAIL'}  {check['name']}: {check['detail']}")
+    for target in met:
+        achieved = target["achieved"]
+        shown = f"{achieved:.2f}" if isinstance(achieved, float) else str(achieved)
+        print(f"{'MET ' if target['met'] else 'MISS'}  {target['target']}: {shown}")
+    if "proposal" in report:
+        proposal = report["proposal"]
+        print(f"\nProposed (docs/performance.md), EXPLAIN ANALYZE at {proposal['reservations']:,} reservations, ms:")
+        for name, value in {**proposal["before_ms"], **proposal["after_ms"]}.items():
+            print(f"  {name}: {value}")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    suffix = "-no-rate-limits" if args.no_rate_limits else ""
+    path = RESULTS_DIR / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{profile.name}{suffix}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nFigures written to {path.relative_to(BASE_DIR)} ({report['seconds']:.0f} s in all).")
+    return 0 if all(check["passed"] for check in bench.checks) else 1

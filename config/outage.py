@@ -1,0 +1,105 @@
+"""While the database is unreachable (restarting, failing over, a network cut), answer 503 with
+Retry-After: a clear "try again" instead of a 500 that reads like a bug.
+
+API clients (`/api/`, allauth's `/_allauth/`, and anyone who prefers JSON) get
+`{"detail": "The service is temporarily unavailable; please try again."}`; browsers get
+templates/503.html. The answer touches no database, session or user: they are what is missing.
+The connection heals by itself: with CONN_HEALTH_CHECKS the next request after the database
+returns drops the dead connection and opens a new one (tests/faults/test_database_restart.py).
+"""
+
+import logging
+import sys
+
+from django.core.signals import got_request_exception
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
+
+logger = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DETAIL = "The service is temporarily unavailable; please try again."
+RETRY_AFTER_SECONDS = 30
+JSON_PATH_PREFIXES = ("/api/", "/_allauth/")
+# When even the template cannot be rendered (a missing static files manifest, say), still say why.
+PLAIN_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable · Holdfast</title>'
+    f"</head><body><h1>Temporarily unavailable</h1><p>{DETAIL}</p></body></html>"
+)
+
+
+def wants_json(request) -> bool:
+    if request.path_info.startswith(JSON_PATH_PREFIXES):
+        return True
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+def unavailable_response(request, error: Exception | None = None) -> HttpResponse:
+    """The 503 answer: JSON for API clients, the 503 page for browsers; never cached."""
+    if error is not None:
+        logger.warning("Database unavailable for %s %s: %s", request.method, request.path, type(error).__name__)
+    if wants_json(request):
+        response = JsonResponse({"detail": DETAIL}, status=503)
+    else:
+        try:
+            page = render_to_string("503.html")
+        except Exception:  # any rendering failure: the plain page says the same
+            page = PLAIN_PAGE
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    add_never_cache_headers(response)
+    return response
+
+
+def database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except (DatabaseError, InterfaceError):
+        return False
+    return True
+
+
+def answer_unreadable(request, error):
+    """django-ninja's handler for a pydantic ValidationError: in the API only the answer's schema raises
+    one (ninja turns invalid input into its own ValidationError).
+
+    Reading the answer can need the database (a booking's space and venue, say). When that read fails,
+    pydantic reports "Error extracting attribute: OperationalError ..." as a validation error instead
+    of the database error itself. When the database is indeed gone, answer 503; otherwise it is a bug.
+    """
+    if any(item["type"] == "get_attribute_error" for item in error.errors()) and not database_answers():
+        return unavailable_response(request, error)
+    raise error
+
+
+class DatabaseUnavailableMiddleware:
+    """Turn OperationalError / InterfaceError into 503, wherever in the request they happen."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 500 and getattr(request, "database_unavailable", False):
+            # The database failed outside a view (a session saved on the way out, a 404 page asking
+            # who is logged in): Django already made a 500 of it, which process_exception never sees.
+            return unavailable_response(request)
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            return unavailable_response(request, exception)
+        return None
+
+
+def _note_database_failure(sender, request=None, **kwargs):
+    # Sent by Django while it handles an exception no middleware answered; sys.exc_info() is that one.
+    error = sys.exc_info()[1]
+    if request is not None and isinstance(error, DATABASE_UNAVAILABLE):
+        request.database_unavailable = True
+
+
+got_request_exception.connect(_note_database_failure, dispatch_uid="holdfast-database-unavailable")
