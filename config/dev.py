@@ -92,7 +92,8 @@ def run(host="127.0.0.1", port=8000):
         site = f"http://{host}:{port}"
         print(
             f"\nHoldfast is running at {site}/\n"
-            f"  admin (staff):   {site}/admin/   staff@holdfast.local / holdfast-staff\n"
+            f"  admin (staff):   {site}/admin/   staff@holdfast.local / holdfast-staff"
+            " (asks to set up an authenticator app first)\n"
             f"  guest log-in:    {site}/accounts/login/   guest@holdfast.local / holdfast-guest\n"
             "  a Celery worker and scheduler send e-mails, printed in this terminal. Ctrl-C stops everything.\n",
             flush=True,
