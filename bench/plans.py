@@ -1,24 +1,27 @@
 """The reservation queries of booking and availability, rebuilt from the same querysets as
 reservations/services.py and reservations/selectors.py, and their plans in PostgreSQL.
 
-Used by the benchmark (EXPLAIN ANALYZE at each size) and by tests/test_query_plans.py (no
-sequential scan of reservations_reservation). Keep these in step with the services: each function
-names the code it mirrors.
+Used by the benchmark (EXPLAIN ANALYZE at each size) and by tests/test_query_plans.py (which index
+each query reads reservations through). Keep these in step with the services: each query names the
+code it mirrors, and is built with the same `Reservation.objects.active()` / `.overlapping()` calls.
 """
 
 import json
 from datetime import datetime
 
-from django.contrib.postgres.fields import DateTimeRangeField
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models import Exists, OuterRef, QuerySet
 
-from reservations.models import Reservation, TsTzRange
+from reservations.models import Reservation
 from reservations.selectors import _active
-from spaces.models import Space, Venue
+from reservations.services import bookings_in_the_way
+from spaces.models import Space
 
 RESERVATIONS_TABLE = Reservation._meta.db_table
 Status = Reservation.Status
+# The GiST indexes the overlap questions are meant to use (reservations/models.py).
+NO_OVERLAP_INDEX = "reservation_no_overlap"  # the exclusion constraint's: (space_id, period) of active bookings
+ACTIVE_PERIOD_INDEX = "reservation_active_period"  # period of active bookings, any space (a venue's day)
 
 
 def booking_queries(*, guest_id: int, spaces: list[Space], starts_at: datetime, ends_at: datetime, now: datetime):
@@ -27,36 +30,34 @@ def booking_queries(*, guest_id: int, spaces: list[Space], starts_at: datetime, 
     held = Reservation.objects.filter(guest_id=guest_id, status=Status.HELD, hold_expires_at__gt=now)
     # _expire_stale_holds_for: lapsed holds in the way.
     stale = (
-        Reservation.objects.filter(
-            space__in=spaces, status=Status.HELD, hold_expires_at__lte=now, starts_at__lt=ends_at, ends_at__gt=starts_at
-        )
+        Reservation.objects.filter(space__in=spaces, status=Status.HELD, hold_expires_at__lte=now)
+        .overlapping(starts_at, ends_at)
         .select_for_update(skip_locked=True)
         .order_by("pk")
     )
     # _without_overlap: the candidate spaces with nothing active overlapping (one query).
-    busy = Reservation.objects.filter(
-        space=OuterRef("pk"), starts_at__lt=ends_at, ends_at__gt=starts_at, status__in=Reservation.ACTIVE_STATUSES
-    )
+    busy = Reservation.objects.active().filter(space=OuterRef("pk")).overlapping(starts_at, ends_at)
     free = (
         Space.objects.filter(pk__in=[space.pk for space in spaces]).exclude(Exists(busy)).values_list("pk", flat=True)
-    )
-    # _claim: under the space's lock, is the period still free?
-    claim = Reservation.objects.filter(
-        space=spaces[0], status__in=Reservation.ACTIVE_STATUSES, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
     return {
         "held_count": held.query.chain(),
         "expire_stale_holds": stale.query,
         "without_overlap": free.query,
-        "claim_exists": claim.query.exists(limit=True),
+        "claim_exists": claim_query(space=spaces[0], starts_at=starts_at, ends_at=ends_at),
     }
 
 
-def availability_query(*, venue: Venue, spaces: list[Space], window_start, window_end, now: datetime):
-    """venue_availability's one query for the day's bookings (`taken`)."""
-    taken = Reservation.objects.filter(
-        _active(now), space__venue=venue, starts_at__lt=window_end, ends_at__gt=window_start, space__in=spaces
-    )
+def claim_query(*, space: Space, starts_at: datetime, ends_at: datetime):
+    """_claim: under the space's lock, is the period still free? (`busy.exists()`)"""
+    busy = bookings_in_the_way(space, starts_at, ends_at)
+    return busy.query.exists(limit=True)
+
+
+def availability_query(*, spaces: list[Space], window_start, window_end, now: datetime):
+    """venue_availability's one query for the day's bookings (`taken`): the venue's fitting spaces' active
+    bookings overlapping the day's window (no `exclude` here: that is only for a guest moving a booking)."""
+    taken = Reservation.objects.active().filter(_active(now), space__in=spaces).overlapping(window_start, window_end)
     return taken.values_list("space_id", "starts_at", "ends_at").query
 
 
@@ -102,37 +103,3 @@ def _describe(node) -> str:
     if "Actual Rows" in node:
         words += f" (rows {node['Actual Rows']} x{node.get('Actual Loops', 1)})"
     return words
-
-
-# ---------------------------------------------------------------------------------------------
-# Proposed for reservations/selectors.py and services.py (docs/performance.md): the same questions
-# asked as a range overlap, which the exclusion constraint's GiST index
-# (space_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) WHERE status IN (held, confirmed)
-# answers directly, instead of `starts_at < end AND ends_at > start`, which no index bounds on both sides.
-
-
-PROPOSED_INDEX_SQL = (
-    "CREATE INDEX reservation_active_period ON reservations_reservation "
-    "USING gist (tstzrange(starts_at, ends_at, '[)')) WHERE status IN ('held', 'confirmed')"
-)
-
-
-def _period():
-    return TsTzRange("starts_at", "ends_at", Value("[)"), output_field=DateTimeRangeField())
-
-
-def proposed_availability_query(*, venue: Venue, spaces: list[Space], window_start, window_end, now: datetime):
-    taken = Reservation.objects.alias(period=_period()).filter(
-        _active(now),
-        status__in=Reservation.ACTIVE_STATUSES,  # the index's predicate, spelled out for the planner
-        space__in=spaces,
-        period__overlap=(window_start, window_end),
-    )
-    return taken.values_list("space_id", "starts_at", "ends_at").query
-
-
-def proposed_claim_query(*, space: Space, starts_at: datetime, ends_at: datetime):
-    busy = Reservation.objects.alias(period=_period()).filter(
-        space=space, status__in=Reservation.ACTIVE_STATUSES, period__overlap=(starts_at, ends_at)
-    )
-    return busy.query.exists(limit=True)

@@ -90,7 +90,7 @@ def server_environment(database_url: str, folder: Path, workers: int, *, rate_li
         "STRIPE_SECRET_KEY": "",
         "STRIPE_WEBHOOK_SECRET": "",
         "LOG_LEVEL": "WARNING",
-        # The rate limits count as in production (the same cache writes per request), but every
+        # The rate limits count as in production (one upsert per rate per request), but every
         # request of the load comes from one IP address and a few hundred users: limits this high
         # are never reached, so no request is refused for that.
         # --no-rate-limits: what the same requests cost without the counters (an empty rate: no limit).
@@ -247,7 +247,8 @@ class Bench:
 
 STATEMENT_KINDS = (  # first match wins
     ("transaction control", ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")),
-    ("rate-limit counters (database cache)", ("django_cache",)),
+    ("rate-limit counters (accounts_ratecounter)", ("accounts_ratecounter",)),
+    ("database cache", ("django_cache",)),
     ("session activity (allauth.usersessions)", ("usersessions_",)),
     ("session and user", ("django_session", "accounts_user", "account_emailaddress")),
     ("history and e-mail outbox", ("reservations_reservationevent", "reservations_outgoingmessage")),
@@ -263,7 +264,7 @@ def statement_kinds(statements: list[str]) -> dict[str, int]:
             (
                 name
                 for name, marks in STATEMENT_KINDS
-                if any(statement.startswith(m) or f'"{m}' in statement for m in marks)
+                if any(statement.startswith(m) or f'"{m}' in statement or f" {m} " in statement for m in marks)
             ),
             "other",
         )
@@ -334,96 +335,19 @@ def measure_availability(bench: Bench, fixtures, size: int, ceiling: dict) -> di
     venue_spaces = list(venue.spaces.filter(is_active=True, capacity__gte=2, min_party_size__lte=2))
     local = datetime.combine(fixtures.measured_day, datetime.min.time(), tzinfo=venue.zone)
     window = (local + timedelta(hours=12), local + timedelta(hours=23))
-    taken = plans.availability_query(
-        venue=venue, spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now
-    )
+    taken = plans.availability_query(spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now)
     room = Space.objects.filter(venue__slug=fixtures.booking_venue).order_by("pk").first()
     start = datetime.combine(fixtures.today + timedelta(days=30), datetime.min.time(), tzinfo=UTC) + timedelta(hours=11)
     guest_id = Reservation.objects.filter(guest__isnull=False).values_list("guest_id", flat=True).first()
     booking = plans.booking_queries(
         guest_id=guest_id, spaces=[room], starts_at=start, ends_at=start + timedelta(hours=1), now=now
     )
-    proposed = {
-        "proposed_availability_taken": plans.proposed_availability_query(
-            venue=venue, spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now
-        ),
-        "proposed_claim_exists": plans.proposed_claim_query(
-            space=room, starts_at=start, ends_at=start + timedelta(hours=1)
-        ),
-    }
     bench.extra.setdefault("plans", {})[str(size)] = {
         "availability_taken": plans.explain(taken, analyze=True),
         **{name: plans.explain(query, analyze=True) for name, query in booking.items()},
-        **{name: plans.explain(query, analyze=True) for name, query in proposed.items()},
     }
     bench.extra["plan_inputs"] = {"window": [str(window[0]), str(window[1])], "claim_start": str(start)}
     return found
-
-
-def measure_proposal(bench: Bench, fixtures):
-    """Before/after, at the largest size, for the change proposed in docs/performance.md: the overlap
-    questions asked as a range overlap, and a GiST index on the active reservations' periods. The index is
-    created in the bench database only, after every HTTP measurement, and the plans compared."""
-    from django.db import connection
-
-    from bench import plans
-
-    size = str(max(int(key) for key in bench.extra["plans"]))
-    before = bench.extra["plans"][size]
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute(plans.PROPOSED_INDEX_SQL)
-        cursor.execute("ANALYZE reservations_reservation")
-    seconds = time.monotonic() - started
-    from reservations.models import Reservation
-    from spaces.models import Space, Venue
-
-    now = datetime.now(UTC)
-    venue = Venue.objects.get(slug=fixtures.availability_venues[max(fixtures.availability_venues)])
-    venue_spaces = list(venue.spaces.filter(is_active=True, capacity__gte=2, min_party_size__lte=2))
-    window = [datetime.fromisoformat(moment) for moment in bench.extra["plan_inputs"]["window"]]
-    start = datetime.fromisoformat(bench.extra["plan_inputs"]["claim_start"])
-    room = Space.objects.filter(venue__slug=fixtures.booking_venue).order_by("pk").first()
-    after = {
-        "availability_taken": plans.explain(
-            plans.availability_query(
-                venue=venue, spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now
-            ),
-            analyze=True,
-        ),
-        "proposed_availability_taken": plans.explain(
-            plans.proposed_availability_query(
-                venue=venue, spaces=venue_spaces, window_start=window[0], window_end=window[1], now=now
-            ),
-            analyze=True,
-        ),
-        "proposed_claim_exists": plans.explain(
-            plans.proposed_claim_query(space=room, starts_at=start, ends_at=start + timedelta(hours=1)), analyze=True
-        ),
-    }
-    index_size = Reservation.objects.raw(
-        "SELECT 1 AS id, pg_size_pretty(pg_relation_size('reservation_active_period')) AS size"
-    )[0].size
-    bench.extra["proposal"] = {
-        "reservations": int(size),
-        "index_build_seconds": round(seconds, 2),
-        "index_size": index_size,
-        "before_ms": {
-            "availability_taken (today)": before["availability_taken"]["execution_ms"],
-            "claim_exists (today)": before["claim_exists"]["execution_ms"],
-            "proposed_availability_taken, no new index": before["proposed_availability_taken"]["execution_ms"],
-            "proposed_claim_exists, no new index": before["proposed_claim_exists"]["execution_ms"],
-        },
-        "after_ms": {
-            "proposed_availability_taken, with the index": after["proposed_availability_taken"]["execution_ms"],
-            "proposed_claim_exists, with the index": after["proposed_claim_exists"]["execution_ms"],
-        },
-        "after_plans": after,
-    }
-    log(
-        f"proposal at {int(size):,} reservations: {bench.extra['proposal']['before_ms']} -> "
-        f"{bench.extra['proposal']['after_ms']}"
-    )
 
 
 def measure_booking(bench: Bench, fixtures, ceilings: dict):
@@ -464,7 +388,7 @@ def measure_booking(bench: Bench, fixtures, ceilings: dict):
     )
     bench.record(
         "booking",
-        "POST /api/reservations (book = hold + confirm)",
+        "POST /api/reservations (reservation_book)",
         result,
         concurrency=bench.concurrency,
         queries=api_queries,
@@ -736,7 +660,6 @@ def main(argv=None) -> int:
             check_double_booking(bench, "after booking and contention")
             measure_history(bench, fixtures, ceilings["trivial_latency"])
             connection.close()
-        measure_proposal(bench, fixtures)
         check_double_booking(bench, "end of run")
 
         met = targets(bench, profile)
@@ -762,11 +685,13 @@ def main(argv=None) -> int:
         achieved = target["achieved"]
         shown = f"{achieved:.2f}" if isinstance(achieved, float) else str(achieved)
         print(f"{'MET ' if target['met'] else 'MISS'}  {target['target']}: {shown}")
-    if "proposal" in report:
-        proposal = report["proposal"]
-        print(f"\nProposed (docs/performance.md), EXPLAIN ANALYZE at {proposal['reservations']:,} reservations, ms:")
-        for name, value in {**proposal["before_ms"], **proposal["after_ms"]}.items():
-            print(f"  {name}: {value}")
+    if "plans" in report:
+        print("\nPlans (EXPLAIN ANALYZE): ms, rows read, indexes on reservations")
+        for size, found in report["plans"].items():
+            for name, plan in found.items():
+                used = ", ".join(plan["indexes"] + [f"Seq Scan on {table}" for table in plan["sequential_scans"]])
+                figures = f"{plan['execution_ms']:>8} ms {plan['rows_read']:>9,.0f} rows"
+                print(f"  {int(size):>9,}  {name:<20} {figures}  {used}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     suffix = "-no-rate-limits" if args.no_rate_limits else ""
     path = RESULTS_DIR / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{profile.name}{suffix}.json"

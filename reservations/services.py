@@ -12,7 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BigIntegerField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from reservations import notifications
@@ -184,6 +185,16 @@ def _without_overlap(spaces: list[Space], starts_at, ends_at, *, now, exclude: R
     return [space for space in spaces if space.pk in free]
 
 
+def bookings_in_the_way(space: Space, starts_at: datetime, ends_at: datetime):
+    """The active bookings of `space` overlapping the period.
+
+    The id is typed as bigint, like the column: btree_gist has no bigint = integer operator, and
+    only then can the exclusion constraint's index answer for space and period at once.
+    """
+    same_space = Cast(Value(space.pk), BigIntegerField())
+    return Reservation.objects.active().filter(space_id=same_space).overlapping(starts_at, ends_at)
+
+
 class _Taken(Exception):
     pass
 
@@ -200,7 +211,7 @@ def _claim(space: Space, starts_at: datetime, ends_at: datetime, write, *, exclu
     try:
         with transaction.atomic():
             Space.objects.select_for_update().filter(pk=space.pk).exists()
-            busy = Reservation.objects.active().filter(space=space).overlapping(starts_at, ends_at)
+            busy = bookings_in_the_way(space, starts_at, ends_at)
             if exclude is not None:
                 busy = busy.exclude(pk=exclude.pk)
             if busy.exists():
@@ -253,6 +264,11 @@ def _check_actor(reservation: Reservation, actor) -> None:
     if _is_staff(actor) or (actor is not None and reservation.guest_id == actor.pk):
         return
     raise NotAllowed("Reservation not found.")
+
+
+def _reload(reservation: Reservation) -> Reservation:
+    """The row as written, with its space and venue (callers render them; refresh_from_db drops them)."""
+    return Reservation.objects.select_related("space__venue").get(pk=reservation.pk)
 
 
 def _lock(reservation: Reservation) -> Reservation:
@@ -379,7 +395,7 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
             Reservation.objects.filter(pk=locked.pk).update(
                 status=Status.CONFIRMED, hold_expires_at=None, updated_at=now
             )
-            locked.refresh_from_db()
+            locked = _reload(locked)
             _record(locked, Event.CONFIRMED, actor, **waived)
             notifications.enqueue(locked, OutgoingMessage.Kind.CONFIRMED, key=f"confirmed:{locked.pk}")
             return locked
@@ -430,7 +446,7 @@ def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None =
             return False
         late = current.status == Status.EXPIRED or current.hold_expires_at <= now
         Reservation.objects.filter(pk=current.pk).update(status=Status.CONFIRMED, hold_expires_at=None, updated_at=now)
-        current.refresh_from_db()
+        current = _reload(current)
         _record(current, Event.CONFIRMED, None, paid=True, **({"late_payment": True} if late else {}))
         notifications.enqueue(current, OutgoingMessage.Kind.CONFIRMED, key=f"confirmed:{current.pk}")
         return True
@@ -529,7 +545,7 @@ def reservation_modify(
                 candidate,
                 new_start,
                 new_end,
-                lambda candidate=candidate: Reservation.objects.filter(pk=current.pk).update(
+                lambda candidate=candidate, pk=current.pk: Reservation.objects.filter(pk=pk).update(
                     space=candidate,
                     starts_at=new_start,
                     ends_at=new_end,
@@ -542,7 +558,7 @@ def reservation_modify(
             )
             if not moved:
                 continue
-            current.refresh_from_db()
+            current = _reload(current)
             after = _snapshot(current)
             if after != before:
                 changed = {
@@ -605,7 +621,7 @@ def reservation_cancel(
             updated_at=now,
         )
         was_confirmed = current.status == Status.CONFIRMED
-        current.refresh_from_db()
+        current = _reload(current)
         _record(current, Event.CANCELLED, actor, by="staff" if by_staff else "guest", reason=reason.strip())
         from payments.services import refund_on_cancellation
 
@@ -634,7 +650,7 @@ def reservation_mark_no_show(*, reservation: Reservation, actor, now: datetime |
         if current.starts_at > now:
             raise PolicyViolation("A booking can be marked as a no-show only once it has started.")
         Reservation.objects.filter(pk=current.pk).update(status=Status.NO_SHOW, updated_at=now)
-        current.refresh_from_db()
+        current = _reload(current)
         _record(current, Event.NO_SHOW, actor)
         return current
 

@@ -1,4 +1,5 @@
-"""With 100 thousand reservations, booking and availability read reservations through an index.
+"""With 100 thousand reservations, booking and availability read reservations through an index:
+the overlap questions through the GiST indexes built for them, never a sequential scan.
 
 The querysets are rebuilt by bench/plans.py from the same filters as reservations/services.py
 (`_without_overlap`, `_claim`, the hold count, `_expire_stale_holds_for`) and
@@ -87,15 +88,40 @@ def test_booking_queries_read_reservations_through_an_index(loaded):
             assert _uses_an_index(plan), f"{name} ({len(candidates)} candidates): {plan['nodes']}"
 
 
+def _claim_plan(venue) -> dict:
+    starts_at = datetime.combine(datetime.now(UTC).date() + timedelta(days=30), time(12), tzinfo=UTC)
+    space = venue.spaces.order_by("pk").first()
+    return plans.explain(plans.claim_query(space=space, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1)))
+
+
 @pytest.mark.django_db
-def test_availability_reads_the_days_bookings_through_an_index(loaded):
+def test_claim_reads_reservations_through_an_index(loaded):
+    """_claim's check under the space's lock: today a BitmapAnd of reservation_active_period (the hour's
+    active bookings, every space) and the space_id btree (the space's bookings, every day)."""
+    venue, _ = loaded
+    plan = _claim_plan(venue)
+    assert _uses_an_index(plan), plan["nodes"]
+
+
+@pytest.mark.django_db
+def test_claim_asks_the_exclusion_constraints_index(loaded):
+    """(space, period overlap) among active bookings is exactly what the exclusion constraint's GiST index
+    holds: asked on both columns it reads the one booking in the way, or none."""
+    venue, _ = loaded
+    plan = _claim_plan(venue)
+    assert plans.NO_OVERLAP_INDEX in plan["indexes"] and len(plan["reservation_scans"]) == 1, plan["nodes"]
+
+
+@pytest.mark.django_db
+def test_availability_reads_the_days_bookings_through_the_active_period_index(loaded):
     venue, _ = loaded
     now = datetime.now(UTC)
     day = now.date() + timedelta(days=7)
     spaces = list(venue.spaces.filter(is_active=True, capacity__gte=2, min_party_size__lte=2))
     window_start = datetime.combine(day, time(12), tzinfo=UTC)
     query = plans.availability_query(
-        venue=venue, spaces=spaces, window_start=window_start, window_end=window_start + timedelta(hours=11), now=now
+        spaces=spaces, window_start=window_start, window_end=window_start + timedelta(hours=11), now=now
     )
     plan = plans.explain(query)
     assert _uses_an_index(plan), plan["nodes"]
+    assert plans.ACTIVE_PERIOD_INDEX in plan["indexes"], plan["nodes"]

@@ -19,6 +19,8 @@ EMBEDDED_DATABASE_URL = f"postgresql://postgres:@/holdfast?host={EMBEDDED_PGDATA
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="insecure-development-key-never-use-in-production")
+# Rotating SECRET_KEY: the old keys here keep sessions and signed links valid until they expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

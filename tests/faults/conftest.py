@@ -1,0 +1,1 @@
+from tests.reservations.conftest import meeting_rooms, restaurant  # noqa: F401

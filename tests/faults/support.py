@@ -1,0 +1,159 @@
+"""What the fault tests share: real processes on loopback (gunicorn with the production settings,
+Celery workers with the test settings), a small HTTP client, and waiting on conditions."""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+HOST = "127.0.0.1"
+UNAVAILABLE = {"detail": "The service is temporarily unavailable; please try again."}
+
+
+def wait_for(condition, seconds: float = 30, what: str = "condition"):
+    """Poll `condition` until it returns something true, and return that; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    pause = threading.Event()
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not met within {seconds} s")
+        pause.wait(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def current_database_url() -> str:
+    """The URL of the database this test process uses (TCP, or the embedded server's socket)."""
+    db = connection.settings_dict
+    if db["HOST"] and not db["HOST"].startswith("/"):
+        return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    return f"postgresql://{db['USER']}:@/{db['NAME']}?host={db['HOST'] or db['OPTIONS']['host']}"
+
+
+def session_token(user) -> str:
+    """A logged-in session for `user`; its key is what allauth's app log-in returns as the session
+    token (X-Session-Token). Made directly: log-ins over HTTP are rate limited to 30 a minute per IP."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+# --- HTTP ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def send(conn: http.client.HTTPConnection, method: str, path: str, *, payload=None, headers=None) -> Answer:
+    body = json.dumps(payload).encode() if payload is not None else None
+    sent_headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if body else {})}
+    conn.request(method, path, body=body, headers={**sent_headers, **(headers or {})})
+    response = conn.getresponse()
+    return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+
+
+def call(port: int, method: str, path: str, *, payload=None, headers=None, timeout: float = 30) -> Answer:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        return send(conn, method, path, payload=payload, headers=headers)
+    finally:
+        conn.close()
+
+
+# --- Processes -------------------------------------------------------------------------------------------
+
+
+def production_env(*, database_url: str, broker_folder: Path, **extra: str) -> dict[str, str]:
+    """The environment the Docker image runs with, on loopback: production settings, plain http."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("STRIPE_", "EMAIL_", "CELERY_", "CACHE_", "DJANGO_", "SECURE_", "HOLDFAST_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=settings.SECRET_KEY,  # sessions made by this process must verify over there
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=database_url,
+        SECURE_SSL_REDIRECT="false",
+        # The web processes queue e-mails on a broker of their own that no worker reads: these tests
+        # must not publish to a broker another test's worker consumes from.
+        CELERY_BROKER_URL="filesystem://",
+        CELERY_BROKER_FOLDER=str(broker_folder),
+        # These tests send many requests from one address on purpose; the rate limits have their own tests.
+        HOLDFAST_RATE_LIMIT_HOLD="",
+        HOLDFAST_RATE_LIMIT_API="",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def start_gunicorn(*, port: int, env: dict[str, str], log: Path, workers: int = 2) -> subprocess.Popen:
+    """gunicorn as the Dockerfile runs it (sync workers, no control socket), bound to loopback."""
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"{HOST}:{port}"]
+    command += ["--workers", str(workers), "--access-logfile", "-", "--no-control-socket", "--graceful-timeout", "5"]
+    with log.open("ab") as output:
+        return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def wait_until_healthy(port: int, process: subprocess.Popen, log: Path, seconds: float = 45) -> None:
+    """Poll /healthz until it answers 200; fail early, with the server's log, if the server exits."""
+
+    def healthy():
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn on port {port} exited with {process.returncode}:\n{tail(log)}")
+        try:
+            return call(port, "GET", "/healthz", timeout=5).status == 200
+        except OSError:
+            return False
+
+    wait_for(healthy, seconds, f"gunicorn on port {port} answering /healthz")
+
+
+def stop(process: subprocess.Popen, seconds: float = 15) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=seconds)
+
+
+def tail(log: Path, lines: int = 60) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
