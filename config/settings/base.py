@@ -144,6 +144,8 @@ HEADLESS_CLIENTS = ("app", "browser")
 # Two-factor authentication (allauth.mfa): any guest may add an authenticator app under "My account";
 # staff must, before the admin or the staff pages open (accounts/middleware.py).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Accept the code of the 30-second step before or after too (RFC 6238's allowance for clock drift).
+MFA_TOTP_TOLERANCE = 1
 MFA_TOTP_ISSUER = "Holdfast"
 # "Sessions" under "My account" lists where a guest is logged in (allauth.usersessions). Tracking
 # each request's IP and time would cost several queries and a write on every page view: off; the
