@@ -57,7 +57,10 @@ def claim_query(*, space: Space, starts_at: datetime, ends_at: datetime):
 def availability_query(*, spaces: list[Space], window_start, window_end, now: datetime):
     """venue_availability's one query for the day's bookings (`taken`): the venue's fitting spaces' active
     bookings overlapping the day's window (no `exclude` here: that is only for a guest moving a booking)."""
-    taken = Reservation.objects.active().filter(_active(now), space__in=spaces).overlapping(window_start, window_end)
+    space_ids = [space.pk for space in spaces]
+    taken = (
+        Reservation.objects.active().filter(_active(now), space_id__in=space_ids).overlapping(window_start, window_end)
+    )
     return taken.values_list("space_id", "starts_at", "ends_at").query
 
 

@@ -95,20 +95,13 @@ def _claim_plan(venue) -> dict:
 
 
 @pytest.mark.django_db
-def test_claim_reads_reservations_through_an_index(loaded):
-    """_claim's check under the space's lock: today a BitmapAnd of reservation_active_period (the hour's
-    active bookings, every space) and the space_id btree (the space's bookings, every day)."""
+def test_claim_asks_the_exclusion_constraints_index(loaded):
+    """(space, period overlap) among active bookings is exactly what the exclusion constraint's GiST index
+    holds. Asked on both columns (bookings_in_the_way types the space id bigint, like the column: btree_gist
+    has no bigint = integer operator) it reads the one booking in the way, or none, in one index scan."""
     venue, _ = loaded
     plan = _claim_plan(venue)
     assert _uses_an_index(plan), plan["nodes"]
-
-
-@pytest.mark.django_db
-def test_claim_asks_the_exclusion_constraints_index(loaded):
-    """(space, period overlap) among active bookings is exactly what the exclusion constraint's GiST index
-    holds: asked on both columns it reads the one booking in the way, or none."""
-    venue, _ = loaded
-    plan = _claim_plan(venue)
     assert plans.NO_OVERLAP_INDEX in plan["indexes"] and len(plan["reservation_scans"]) == 1, plan["nodes"]
 
 
