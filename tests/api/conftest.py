@@ -3,7 +3,7 @@ from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from django.test import Client
 
-from tests.reservations.conftest import guest, hotel, meeting_rooms, other_guest, restaurant, staff  # noqa: F401
+from tests.reservations.conftest import always_open, guest, hotel, meeting_rooms, other_guest, restaurant, staff  # noqa: F401
 
 PASSWORD = "a-long-test-password"  # what tests.reservations.conftest.make_user gives everyone
 APP_LOGIN = "/_allauth/app/v1/auth/login"

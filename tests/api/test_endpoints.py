@@ -174,27 +174,8 @@ def test_availability_of_an_unknown_venue_is_404(db, client):
     assert response.status_code == 404 and response.json()["detail"]
 
 
-@pytest.fixture
-def around_the_clock(db):
-    venue = Venue.objects.create(
-        name="Night Owl",
-        slug="night-owl",
-        time_zone="Europe/Berlin",
-        slot_interval_minutes=60,
-        default_duration_minutes=60,
-        min_lead_minutes=0,
-        max_advance_days=400,
-    )
-    for weekday in range(7):
-        OpeningHours.objects.create(
-            venue=venue, weekday=weekday, opens_at=time(0), closes_at=time(0), closes_next_day=True
-        )
-    Space.objects.create(venue=venue, name="Desk", capacity=2)
-    return venue
-
-
-def test_availability_across_the_spring_clock_change_switches_offset_at_two(around_the_clock, client):
-    response = client.get("/api/availability/2027-03-28", {"venue": "night-owl", "party_size": 1})
+def test_availability_across_the_spring_clock_change_switches_offset_at_two(always_open, client):
+    response = client.get("/api/availability/2027-03-28", {"venue": "around-the-clock", "party_size": 1})
 
     assert response.status_code == 200
     (desk,) = response.json()["spaces"]
@@ -207,10 +188,12 @@ def test_availability_across_the_spring_clock_change_switches_offset_at_two(arou
     assert all(start.endswith("+02:00") for start in starts[2:])
 
 
-def test_a_slot_from_availability_posts_back_as_it_is(around_the_clock, guest):
+def test_a_slot_from_availability_posts_back_as_it_is(always_open, guest):
     client = logged_in(guest)
-    desk = around_the_clock.spaces.get()
-    slots = client.get("/api/availability/2027-03-28", {"venue": "night-owl", "party_size": 1}).json()["spaces"][0]
+    desk = always_open.spaces.get()
+    slots = client.get("/api/availability/2027-03-28", {"venue": "around-the-clock", "party_size": 1}).json()["spaces"][
+        0
+    ]
     after_the_change = slots["slots"][2]
 
     response = post(client, "/api/reservations", {"space": desk.pk, "party_size": 1, **after_the_change})

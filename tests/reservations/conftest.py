@@ -107,6 +107,26 @@ def meeting_rooms(db):
     return venue
 
 
+@pytest.fixture
+def always_open(db):
+    """A Berlin venue open around the clock with hourly slots: its DST days have 23 and 25 of them."""
+    venue = Venue.objects.create(
+        name="Around the Clock",
+        slug="around-the-clock",
+        time_zone="Europe/Berlin",
+        slot_interval_minutes=60,
+        default_duration_minutes=60,
+        min_lead_minutes=0,
+        max_advance_days=3650,
+    )
+    for weekday in range(7):
+        OpeningHours.objects.create(
+            venue=venue, weekday=weekday, opens_at=time(0), closes_at=time(0), closes_next_day=True
+        )
+    Space.objects.create(venue=venue, name="Desk", capacity=2)
+    return venue
+
+
 def make_user(email: str, **extra) -> User:
     return User.objects.create_user(email=email, password="a-long-test-password", **extra)
 

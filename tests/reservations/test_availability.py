@@ -328,25 +328,6 @@ def test_meeting_rooms_list_each_room_with_its_own_free_starts(meeting_rooms, gu
 # --- Clock changes --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def always_open(db):
-    venue = Venue.objects.create(
-        name="Around the Clock",
-        slug="around-the-clock",
-        time_zone="Europe/Berlin",
-        slot_interval_minutes=60,
-        default_duration_minutes=60,
-        min_lead_minutes=0,
-        max_advance_days=3650,
-    )
-    for weekday in range(7):
-        OpeningHours.objects.create(
-            venue=venue, weekday=weekday, opens_at=time(0), closes_at=time(0), closes_next_day=True
-        )
-    Space.objects.create(venue=venue, name="Desk", capacity=2)
-    return venue
-
-
 @pytest.mark.parametrize(
     ("day", "starts"),
     [(date(2027, 3, 28), 23), (date(2027, 10, 31), 25), (date(2027, 3, 29), 24), (date(2027, 10, 30), 24)],

@@ -443,21 +443,8 @@ def test_a_period_after_midnight_belongs_to_the_evening_it_started(late_bar, gue
         )
 
 
-def test_a_booking_across_the_autumn_clock_change_lasts_its_real_duration(guest):
-    venue = Venue.objects.create(
-        name="All Nighter",
-        slug="all-nighter",
-        time_zone="Europe/Berlin",
-        slot_interval_minutes=60,
-        default_duration_minutes=60,
-        min_lead_minutes=0,
-        max_advance_days=400,
-    )
-    for weekday in range(7):
-        OpeningHours.objects.create(
-            venue=venue, weekday=weekday, opens_at=time(0), closes_at=time(0), closes_next_day=True
-        )
-    Space.objects.create(venue=venue, name="Desk", capacity=2)
+def test_a_booking_across_the_autumn_clock_change_lasts_its_real_duration(always_open, guest):
+    venue = always_open
     now = datetime(2027, 10, 1, tzinfo=UTC)
     # 02:00 CEST on 31 October 2027; an hour later the clocks go back to 02:00 CET.
     start = datetime(2027, 10, 31, 0, tzinfo=UTC)
