@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.db import connection
+
+from tests.celery_workers import current_database_url  # noqa: F401  (the fault tests use it from here)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 HOST = "127.0.0.1"
@@ -40,14 +41,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
-
-
-def current_database_url() -> str:
-    """The URL of the database this test process uses (TCP, or the embedded server's socket)."""
-    db = connection.settings_dict
-    if db["HOST"] and not db["HOST"].startswith("/"):
-        return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    return f"postgresql://{db['USER']}:@/{db['NAME']}?host={db['HOST'] or db['OPTIONS']['host']}"
 
 
 def session_token(user) -> str:

@@ -15,8 +15,6 @@ delivery is at least once. docs/operations.md says so.)
 import os
 import signal
 import subprocess
-import sys
-import uuid
 from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
@@ -24,13 +22,13 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from reservations.models import OutgoingMessage
 from reservations.notifications import CLAIM_LEASE, deliver_due
 from reservations.services import reservation_book
+from tests.celery_workers import own_queue, worker_command
 from tests.reservations.conftest import at, make_user, next_weekday
 
-from .support import BASE_DIR, current_database_url, tail, wait_for
+from .support import BASE_DIR, tail, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults, pytest.mark.worker]
 BLOCKING_BACKEND = "tests.faults.blocking_email.EmailBackend"
@@ -58,61 +56,33 @@ def send_attempts(signals: Path) -> list[tuple[int, int]]:
 @pytest.fixture
 def workers(tmp_path):
     """Start workers on this test's own queue; the test process publishes to the same queue."""
-    broker = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
-    queue = f"holdfast-faults-{uuid.uuid4().hex[:8]}"
-    folders = {name: tmp_path / name for name in ("mail", "signals", "broker/queue", "broker/control")}
+    folders = {name: tmp_path / name for name in ("mail", "signals")}
     for folder in folders.values():
         folder.mkdir(parents=True)
-    options = {}
-    if broker.startswith("filesystem://"):
-        options = {
-            "data_folder_in": str(folders["broker/queue"]),
-            "data_folder_out": str(folders["broker/queue"]),
-            "control_folder": str(folders["broker/control"]),
-        }
-    saved = {
-        key: celery_app.conf[key]
-        for key in ("task_always_eager", "broker_url", "broker_transport_options", "task_default_queue")
-    }
-    celery_app.conf.update(
-        task_always_eager=False,
-        broker_url=broker,
-        broker_transport_options={**saved["broker_transport_options"], **options},
-        task_default_queue=queue,
-    )
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": current_database_url(),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_BROKER_FOLDER": str(tmp_path / "broker"),
-        "TEST_EMAIL_BACKEND": BLOCKING_BACKEND,
-        "EMAIL_FILE_PATH": str(folders["mail"]),
-        "HOLDFAST_FAULTS_SIGNALS": str(folders["signals"]),
-    }
     started = []
+    with own_queue(tmp_path, prefix="holdfast-faults") as (queue, env):
+        env |= {
+            "TEST_EMAIL_BACKEND": BLOCKING_BACKEND,
+            "EMAIL_FILE_PATH": str(folders["mail"]),
+            "HOLDFAST_FAULTS_SIGNALS": str(folders["signals"]),
+        }
 
-    def start(name: str) -> subprocess.Popen:
-        log = tmp_path / f"worker-{name}.log"
-        command = [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "--pool", "solo"]
-        command += ["--queues", queue, "--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
-        with log.open("ab") as output:
-            process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
-        started.append((process, log))
-        return process
+        def start(name: str) -> subprocess.Popen:
+            log = tmp_path / f"worker-{name}.log"
+            with log.open("ab") as output:
+                process = subprocess.Popen(
+                    worker_command(queue), cwd=BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
+                )
+            started.append((process, log))
+            return process
 
-    try:
-        yield start, folders["mail"], folders["signals"]
-    finally:
-        for process, _ in started:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=30)
-        celery_app.conf.update(saved)
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
+        try:
+            yield start, folders["mail"], folders["signals"]
+        finally:
+            for process, _ in started:
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait(timeout=30)
 
 
 def test_a_worker_killed_inside_send_leaves_every_message_delivered_exactly_once(

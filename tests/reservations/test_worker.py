@@ -5,34 +5,23 @@ kombu's filesystem transport in a temporary folder. The worker runs as a separat
 the test database and writes its e-mails to files through Django's file-based e-mail backend.
 """
 
-import os
 import subprocess
-import sys
 import threading
 import time
-import uuid
 from email import message_from_bytes
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
-from config.celery import app as celery_app
 from reservations.models import OutgoingMessage
 from reservations.services import reservation_book
 from reservations.tasks import deliver_message
+from tests.celery_workers import own_queue, worker_command
 
 from .conftest import at, make_user, next_weekday
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["HOST"]:
-        return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    return f"postgresql://{db['USER']}:@/{db['NAME']}?host={db['OPTIONS']['host']}"
 
 
 def wait_for(condition, seconds=60):
@@ -58,70 +47,19 @@ def sent_emails(folder: Path):
 
 @pytest.fixture
 def worker(tmp_path):
-    broker = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
-    queue = f"holdfast-test-{uuid.uuid4().hex[:8]}"  # this test's own queue on a shared broker
     mail_folder = tmp_path / "mail"
     mail_folder.mkdir()
-    broker_folder = tmp_path / "broker"
-    options = {}
-    if broker.startswith("filesystem://"):
-        for sub in ("queue", "control"):
-            (broker_folder / sub).mkdir(parents=True)
-        options = {
-            "data_folder_in": str(broker_folder / "queue"),
-            "data_folder_out": str(broker_folder / "queue"),
-            "control_folder": str(broker_folder / "control"),
+    with own_queue(tmp_path) as (queue, env):
+        env |= {
+            "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(mail_folder),
         }
-
-    saved = {
-        key: celery_app.conf[key]
-        for key in ("task_always_eager", "broker_url", "broker_transport_options", "task_default_queue")
-    }
-    celery_app.conf.update(
-        task_always_eager=False,
-        broker_url=broker,
-        broker_transport_options={**saved["broker_transport_options"], **options},
-        task_default_queue=queue,
-    )
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker,
-        "CELERY_BROKER_FOLDER": str(broker_folder),
-        "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(mail_folder),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config.celery",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
-    try:
-        yield mail_folder
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        celery_app.conf.update(saved)
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
+        process = subprocess.Popen(worker_command(queue), cwd=BASE_DIR, env=env)
+        try:
+            yield mail_folder
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def test_a_real_worker_delivers_every_confirmation_once(worker, restaurant):
