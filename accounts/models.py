@@ -50,14 +50,3 @@ class User(AbstractUser):
 
     def get_short_name(self):
         return self.name.split(" ")[0] if self.name else self.email
-
-
-class RateCounter(models.Model):
-    """One rate limit window's count (config/ratelimit.py): bumped with a single atomic upsert."""
-
-    key = models.CharField(max_length=200, primary_key=True)
-    count = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)
-
-    def __str__(self):
-        return f"{self.key}: {self.count}"

@@ -25,7 +25,7 @@ from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from config.bench import PING_TABLE
+from core.bench import PING_TABLE
 
 AVAILABILITY_SIZES = (10, 100, 1000)  # spaces of the venues whose availability is measured
 BOOKING_SPACES = 100

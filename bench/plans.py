@@ -1,9 +1,10 @@
 """The reservation queries of booking and availability, rebuilt from the same querysets as
-reservations/services.py and reservations/selectors.py, and their plans in PostgreSQL.
+reservations/services/ and reservations/selectors.py, and their plans in PostgreSQL.
 
 Used by the benchmark (EXPLAIN ANALYZE at each size) and by tests/test_query_plans.py (which index
 each query reads reservations through). Keep these in step with the services: each query names the
-code it mirrors, and is built with the same `Reservation.objects.active()` / `.overlapping()` calls.
+code it mirrors, and is built with the same `Reservation.objects` methods (`active()`, `blocking()`,
+`stale_holds()`, `overlapping()`).
 """
 
 import json
@@ -13,8 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from reservations.models import Reservation
-from reservations.selectors import _active
-from reservations.services import bookings_in_the_way
+from reservations.services.allocation import bookings_in_the_way
 from spaces.models import Space
 
 RESERVATIONS_TABLE = Reservation._meta.db_table
@@ -28,15 +28,16 @@ def booking_queries(*, guest_id: int, spaces: list[Space], starts_at: datetime, 
     """The reads on reservations inside reservation_hold, in the order it runs them."""
     # reservation_hold: the guest's live holds, counted under the lock on the guest's row.
     held = Reservation.objects.filter(guest_id=guest_id, status=Status.HELD, hold_expires_at__gt=now)
-    # _expire_stale_holds_for: lapsed holds in the way.
+    # allocation.expire_stale_holds_in_the_way: lapsed holds in the way.
     stale = (
-        Reservation.objects.filter(space__in=spaces, status=Status.HELD, hold_expires_at__lte=now)
+        Reservation.objects.stale_holds(now)
+        .filter(space__in=spaces)
         .overlapping(starts_at, ends_at)
         .select_for_update(skip_locked=True)
         .order_by("pk")
     )
-    # _without_overlap: the candidate spaces with nothing active overlapping (one query).
-    busy = Reservation.objects.active().filter(space=OuterRef("pk")).overlapping(starts_at, ends_at)
+    # allocation.without_overlap: the candidate spaces with nothing blocking the period (one query).
+    busy = Reservation.objects.blocking(now).filter(space=OuterRef("pk")).overlapping(starts_at, ends_at)
     free = (
         Space.objects.filter(pk__in=[space.pk for space in spaces]).exclude(Exists(busy)).values_list("pk", flat=True)
     )
@@ -49,7 +50,7 @@ def booking_queries(*, guest_id: int, spaces: list[Space], starts_at: datetime, 
 
 
 def claim_query(*, space: Space, starts_at: datetime, ends_at: datetime):
-    """_claim: under the space's lock, is the period still free? (`busy.exists()`)"""
+    """allocation.claim: under the space's lock, is the period still free? (`busy.exists()`)"""
     busy = bookings_in_the_way(space, starts_at, ends_at)
     return busy.query.exists(limit=True)
 
@@ -58,9 +59,7 @@ def availability_query(*, spaces: list[Space], window_start, window_end, now: da
     """venue_availability's one query for the day's bookings (`taken`): the venue's fitting spaces' active
     bookings overlapping the day's window (no `exclude` here: that is only for a guest moving a booking)."""
     space_ids = [space.pk for space in spaces]
-    taken = (
-        Reservation.objects.active().filter(_active(now), space_id__in=space_ids).overlapping(window_start, window_end)
-    )
+    taken = Reservation.objects.blocking(now).filter(space_id__in=space_ids).overlapping(window_start, window_end)
     return taken.values_list("space_id", "starts_at", "ends_at").query
 
 

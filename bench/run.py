@@ -247,7 +247,7 @@ class Bench:
 
 STATEMENT_KINDS = (  # first match wins
     ("transaction control", ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")),
-    ("rate-limit counters (accounts_ratecounter)", ("accounts_ratecounter",)),
+    ("rate-limit counters (core_ratecounter)", ("core_ratecounter",)),
     ("database cache", ("django_cache",)),
     ("session activity (allauth.usersessions)", ("usersessions_",)),
     ("session and user", ("django_session", "accounts_user", "account_emailaddress")),

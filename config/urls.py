@@ -3,27 +3,30 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from config import views
-from config.api import api
+from api import webhooks
+from api.site import api
+from core import views as core_views
+from guest import urls as guest_urls
+from guest import venue as guest_venue
 
 # Staff log in through allauth's log-in page, so its rate limits also guard the admin.
 admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", guest_venue.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("accounts/", include("accounts.urls")),
-    path("venues/", include("spaces.urls")),
-    path("reservations/", include("reservations.urls")),
-    path("payments/", include("payments.urls")),
+    path("accounts/", include((guest_urls.account_urls, "accounts"))),
+    path("venues/", include((guest_urls.venue_urls, "spaces"))),
+    path("reservations/", include((guest_urls.reservation_urls, "reservations"))),
+    path("payments/", include((webhooks.urlpatterns, "payments"))),
     path("api/", api.urls),
     path("_allauth/", include("allauth.headless.urls")),
-    path("staff/", include("reservations.staff_urls")),
+    path("staff/", include("staff.urls")),
 ]
 
-if settings.HOLDFAST_BENCH_ENDPOINTS:  # `make bench` only: ceilings and query counts (config/bench.py)
-    from config import bench
+if settings.HOLDFAST_BENCH_ENDPOINTS:  # `make bench` only: ceilings and query counts (core/bench.py)
+    from core import bench
 
     urlpatterns += [path("_bench/", include((bench.urlpatterns, "bench")))]

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 
 from payments.models import Payment, Refund, StripeEvent
 from payments.services import refund_issue
+from reservations.admin import add_reservation_inline
 from reservations.exceptions import BookingError
 
 
@@ -44,6 +45,9 @@ class PaymentInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+add_reservation_inline(PaymentInline)
 
 
 class RefundForm(forms.Form):

@@ -13,7 +13,6 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
-from payments.admin import PaymentInline
 from reservations import notifications, services
 from reservations.exceptions import BookingError
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
@@ -94,7 +93,10 @@ class ReservationAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     search_fields = ["reference", "guest__email", "guest__name"]
     ordering = ["-starts_at"]
-    inlines = [PaymentInline, ReservationEventInline]
+    inlines = [ReservationEventInline]
+    # Inlines the apps above add to every reservation's page (payments: its payments), shown before
+    # the history. Added with add_reservation_inline() from their own admin module.
+    extra_inlines: list = []
     actions = ["cancel_selected", "mark_no_show", "export_selected_csv"]
     # Adds "Export these as CSV" beside "Add": exactly the reservations the filters and search show.
     change_list_template = "reservations/staff/admin/reservation_change_list.html"
@@ -119,6 +121,9 @@ class ReservationAdmin(admin.ModelAdmin):
     @admin.display(description="guest", ordering="guest__email")
     def guest_email(self, obj):
         return obj.guest.email if obj.guest_id else "(removed)"
+
+    def get_inlines(self, request, obj):
+        return [*self.extra_inlines, *super().get_inlines(request, obj)]
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -225,6 +230,13 @@ class ReservationAdmin(admin.ModelAdmin):
             self.message_user(request, "Those filters are not valid; nothing was exported.", messages.ERROR)
             return redirect("admin:reservations_reservation_changelist")
         return reservations_csv_response(changelist.queryset)
+
+
+def add_reservation_inline(inline) -> None:
+    """For an app above reservations (payments) to show its rows on each reservation's admin page,
+    without reservations importing it."""
+    if inline not in ReservationAdmin.extra_inlines:
+        ReservationAdmin.extra_inlines.append(inline)
 
 
 CSV_COLUMNS = [

@@ -12,6 +12,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 
 from reservations.models import OutgoingMessage, Reservation
+from reservations.wording import what_words
 
 Kind = OutgoingMessage.Kind
 WITH_CALENDAR = {Kind.CONFIRMED, Kind.MODIFIED, Kind.REMINDER}
@@ -19,18 +20,6 @@ WITH_CALENDAR = {Kind.CONFIRMED, Kind.MODIFIED, Kind.REMINDER}
 
 def reservation_url(reservation: Reservation) -> str:
     return settings.SITE_URL.rstrip("/") + reservation.get_absolute_url()
-
-
-def what_words(reservation: Reservation) -> str:
-    """'a table for 4', 'Double room, 2 nights', 'Loft for 6': the booking in a few words."""
-    venue = reservation.space.venue
-    if venue.uses_nights:
-        nights = reservation.nights
-        room = reservation.space.category or reservation.space.name
-        return f"{room}, {nights} night{'s' if nights != 1 else ''} for {reservation.party_size}"
-    if venue.assigns_spaces:
-        return f"a table for {reservation.party_size}"
-    return f"{reservation.space.name} for {reservation.party_size}"
 
 
 def calendar_file(reservation: Reservation) -> bytes:

@@ -37,7 +37,17 @@ def period():
 
 class ReservationQuerySet(models.QuerySet):
     def active(self):
+        """Held or confirmed: what the exclusion constraint counts (a stale hold too, until it is expired)."""
         return self.filter(status__in=Reservation.ACTIVE_STATUSES)
+
+    def blocking(self, now):
+        """What blocks a space at `now`: confirmed bookings, and holds that have not run out. Spelled
+        out from active() so the planner still sees the indexes' condition."""
+        return self.active().filter(Q(status=Reservation.Status.CONFIRMED) | Q(hold_expires_at__gt=now))
+
+    def stale_holds(self, now):
+        """Holds whose time ran out but that are not expired yet: they block nobody."""
+        return self.filter(status=Reservation.Status.HELD, hold_expires_at__lte=now)
 
     def overlapping(self, starts_at, ends_at):
         """Those whose period meets [starts_at, ends_at). Asked as a range overlap (`&&`), which

@@ -14,10 +14,9 @@ from django.utils import timezone
 from reservations.exceptions import PolicyViolation
 from reservations.models import Reservation
 from reservations.periods import opening_periods, slot_starts, stay_period
+from reservations.pricing import price_for
+from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE, fitting_spaces
 from spaces.models import Closure, Space, Venue
-
-MAX_NIGHTS = 30
-MAX_PARTY_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -82,11 +81,6 @@ def _instant(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _active(now: datetime) -> Q:
-    """Bookings that block a space: confirmed ones, and holds that have not run out."""
-    return Q(status=Reservation.Status.CONFIRMED) | Q(status=Reservation.Status.HELD, hold_expires_at__gt=now)
-
-
 def venue_availability(
     *,
     venue: Venue,
@@ -107,10 +101,7 @@ def venue_availability(
         raise PolicyViolation(f"Party size must be between 1 and {MAX_PARTY_SIZE}.", field="party_size")
     result = Availability(venue=venue, day=day, party_size=party_size)
 
-    spaces = venue.spaces.filter(is_active=True, capacity__gte=party_size, min_party_size__lte=party_size)
-    if category:
-        spaces = spaces.filter(category=category)
-    spaces = list(spaces.order_by("capacity", "name", "pk"))
+    spaces = list(fitting_spaces(venue, party_size=party_size, category=category))
     space_ids = [space.pk for space in spaces]  # plain ids: cheaper to send than model instances
 
     if venue.uses_nights:
@@ -149,11 +140,7 @@ def venue_availability(
         Q(space__isnull=True) | Q(space_id__in=space_ids)
     ):
         busy[closure.space_id].append((closure.starts_at, closure.ends_at))
-    taken = (
-        Reservation.objects.active()  # the index's condition, spelled out for the planner
-        .filter(_active(now), space_id__in=space_ids)
-        .overlapping(window_start, window_end)
-    )
+    taken = Reservation.objects.blocking(now).filter(space_id__in=space_ids).overlapping(window_start, window_end)
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
     for space_id, starts_at, ends_at in taken.values_list("space_id", "starts_at", "ends_at"):
@@ -180,7 +167,7 @@ def venue_availability(
             for index, (_, slot_start, slot_end) in enumerate(bounds)
             if not any(start < slot_end and slot_start < end for start, end in blocked)
         ]
-        price = space.price * nights_booked if venue.uses_nights else space.price
+        price = price_for(venue, space, nights_booked)
         result.spaces.append(SpaceAvailability(space, [candidates[index] for index in free], price))
         for index in free:
             free_count[(space.category, index)] += 1

@@ -1,8 +1,8 @@
 """With 100 thousand reservations, booking and availability read reservations through an index:
 the overlap questions through the GiST indexes built for them, never a sequential scan.
 
-The querysets are rebuilt by bench/plans.py from the same filters as reservations/services.py
-(`_without_overlap`, `_claim`, the hold count, `_expire_stale_holds_for`) and
+The querysets are rebuilt by bench/plans.py from the same filters as reservations/services/
+(`allocation.without_overlap`, `allocation.claim`, the hold count, `expire_stale_holds_in_the_way`) and
 reservations/selectors.py (`venue_availability`'s bookings of the day). PostgreSQL chooses a plan
 from statistics, so the rows are loaded by SQL and ANALYZEd first, as a database in use would be.
 """

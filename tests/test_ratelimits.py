@@ -11,7 +11,7 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 from django.urls import reverse
 
-from config.ratelimit import parse_rates
+from core.ratelimit import parse_rates
 from reservations.models import Reservation
 from tests.reservations import conftest as bookings
 from tests.reservations.conftest import at, next_weekday
@@ -190,8 +190,8 @@ def test_api_text_longer_than_its_limit_is_refused_field_by_field(restaurant, gu
 
 @pytest.mark.django_db
 def test_counts_of_ended_windows_are_deleted_and_current_ones_kept(rf):
-    from accounts.models import RateCounter
-    from config import ratelimit
+    from core import ratelimit
+    from core.models import RateCounter
 
     request = rf.get("/", REMOTE_ADDR="203.0.113.9")
     ratelimit._bump("hold:old", expires_at=1_000.0)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "anymail",
+    "core",
     "accounts",
     "spaces",
     "reservations",
@@ -53,9 +54,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "config.middleware.PermissionsPolicyMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.outage.DatabaseUnavailableMiddleware",  # 503 + Retry-After while the database is unreachable
+    "core.outage.DatabaseUnavailableMiddleware",  # 503 + Retry-After while the database is unreachable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,7 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.csp_nonce",
+                "core.context_processors.csp_nonce",
             ],
         },
     },
@@ -173,7 +174,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Browser features no page of ours uses, switched off for our pages and anything they might embed
-# (config/middleware.py). Stripe Checkout is a page of Stripe's, so `payment` stays off here.
+# (core/middleware.py). Stripe Checkout is a page of Stripe's, so `payment` stays off here.
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (
@@ -208,6 +209,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Holdfast <bookings@holdf
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery (config/celery.py): RabbitMQ in production; `filesystem://` needs no server (make run).
+# The project's Celery app (config/celery.py), loaded by core.apps so that `.delay()` in any process uses it.
+CELERY_APP = "config.celery.app"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FOLDER = Path(env("CELERY_BROKER_FOLDER", default=str(BASE_DIR / ".celery")))
 # A web process publishing to a broker that is down gives up at once (one quick retry) rather than
@@ -242,11 +245,11 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 
 # Booking rules that are not a venue's own.
 HOLDFAST_MAX_ACTIVE_HOLDS = env.int("HOLDFAST_MAX_ACTIVE_HOLDS", default=3)
-# Benchmark-only endpoints under /_bench/ (config/bench.py): `make bench` turns them on for its own
+# Benchmark-only endpoints under /_bench/ (core/bench.py): `make bench` turns them on for its own
 # server and database. Never on a real site.
 HOLDFAST_BENCH_ENDPOINTS = env.bool("HOLDFAST_BENCH_ENDPOINTS", default=False)
 
-# Rate limits beyond log-in (config/ratelimit.py), written like ACCOUNT_RATE_LIMITS: "20/m/user,60/m/ip".
+# Rate limits beyond log-in (core/ratelimit.py), written like ACCOUNT_RATE_LIMITS: "20/m/user,60/m/ip".
 # "hold": attempts to hold or book, on the venue pages and POST /api/reservations (hold hoarding);
 # "api": every API call, per user (session or token) or, without one, per IP address. Empty: no limit.
 HOLDFAST_RATE_LIMITS = {
@@ -266,8 +269,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # A safety net: e-mail addresses and request query strings are blanked in every line (config/logging.py).
-    "filters": {"redact_personal_data": {"()": "config.logging.RedactPersonalData"}},
+    # A safety net: e-mail addresses and request query strings are blanked in every line (core/logging.py).
+    "filters": {"redact_personal_data": {"()": "core.logging.RedactPersonalData"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_personal_data"]}
     },

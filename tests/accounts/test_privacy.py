@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import ACCOUNT_DELETED_REASON, ERASED, account_delete, account_export
-from config.logging import RedactPersonalData
+from core.logging import RedactPersonalData
 from payments.models import Payment, Refund
+from privacy.services import ACCOUNT_DELETED_REASON, ERASED, account_delete, account_export
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.services import (
     complete_past_reservations,

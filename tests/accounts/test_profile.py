@@ -2,7 +2,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from accounts.forms import PHONE_MESSAGE
+from guest.account_forms import PHONE_MESSAGE
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.db import InterfaceError, OperationalError, connection, connections
 from django.template.loader import render_to_string
 from django.test import Client
 
-from config import outage
+from core import outage
 from reservations.models import Reservation
 from tests.reservations.conftest import at, make_user, next_weekday
 

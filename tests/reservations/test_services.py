@@ -90,7 +90,7 @@ def test_start_off_the_slot_grid_is_refused(restaurant, guest):
 def test_only_the_venues_durations_are_allowed(restaurant, guest):
     day = next_weekday(restaurant, TUESDAY)
     start = at(restaurant, day, "19:00")
-    with pytest.raises(PolicyViolation, match="Bookings here last 90 minutes, 2 hours"):
+    with pytest.raises(PolicyViolation, match="Bookings here last 1 hour 30 minutes, 2 hours"):
         reservation_book(
             guest=guest, venue=restaurant, starts_at=start, ends_at=start + timedelta(minutes=45), party_size=2
         )

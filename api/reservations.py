@@ -1,0 +1,412 @@
+"""Availability and reservations over JSON. Thin: every rule is in services and selectors."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import AfterValidator, AwareDatetime, ValidationInfo, WithJsonSchema, field_validator, model_validator
+
+from api.schemas import Text, error_responses
+from core import ratelimit
+from payments.services import checkout_start, takes_payment
+from reservations.models import Reservation
+from reservations.selectors import guest_reservations, venue_availability
+from reservations.services import (
+    MAX_NIGHTS,
+    MAX_PARTY_SIZE,
+    reservation_book,
+    reservation_cancel,
+    reservation_confirm,
+    reservation_hold,
+    reservation_modify,
+)
+from spaces.models import Space, Venue
+
+router = Router(tags=["reservations"])
+
+# Far enough from the years 1 and 9999 that moving a time to UTC or to a venue's zone, or adding a stay
+# to it, cannot overflow Python's datetime (that was a 500). Not a booking rule: the services have those.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+# The longest booking the API takes: a stay of MAX_NIGHTS nights, the longest availability offers.
+# The services set no limit, and a stay of centuries overflowed the price column (a 500).
+LONGEST = timedelta(days=MAX_NIGHTS + 1)
+
+
+def _moment_in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("Give a time between the years 1900 and 9000")
+    return value
+
+
+def _day_in_range(value: date) -> date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError("Give a date between the years 1900 and 9000")
+    return value
+
+
+def _not_too_long(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    if starts_at is not None and ends_at is not None and ends_at - starts_at > LONGEST:
+        raise ValueError(f"A booking lasts at most {MAX_NIGHTS} nights")
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_moment_in_range)]
+Day = Annotated[date, AfterValidator(_day_in_range)]
+# Documented with its shape, so that a client (or a fuzzer) does not take "me" or a user id for one:
+# those paths are the lists. Anything else that is not a reservation's is simply 404.
+Reference = Annotated[
+    Text,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$",
+            "description": "A reservation's reference, such as K7QM-2XPA-9RTD.",
+        }
+    ),
+]
+
+
+# --- Availability --------------------------------------------------------------------------------------
+
+
+class SlotOut(Schema):
+    starts_at: datetime
+    ends_at: datetime
+
+
+class SpaceSlotsOut(Schema):
+    id: int
+    name: str
+    category: str
+    capacity: int
+    slots: list[SlotOut]
+
+
+class OptionOut(Schema):
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+    free: int
+
+
+class AvailabilityOut(Schema):
+    venue: str
+    date: date
+    time_zone: str
+    party_size: int
+    duration: int | None = None
+    nights: int | None = None
+    spaces: list[SpaceSlotsOut]
+    options: list[OptionOut] | None = None
+
+
+class AvailabilityQuery(Schema):
+    venue: Text = Field(max_length=80, description="The venue's slug.")
+    party_size: int = Field(ge=1, le=MAX_PARTY_SIZE)
+    duration: int | None = Field(
+        None, ge=1, le=1440, description="Minutes (slot mode); the default duration if left out."
+    )
+    nights: int | None = Field(None, ge=1, le=MAX_NIGHTS, description="Nights (night mode); 1 if left out.")
+    category: Text = Field("", max_length=100)
+
+
+@router.get(
+    "/availability/{date}",
+    response={200: AvailabilityOut, **error_responses(404, 422)},
+    auth=None,
+    summary="What can be booked on a date",
+)
+def availability(request, date: Day, query: Query[AvailabilityQuery]):
+    """`date` is YYYY-MM-DD in the venue's time zone. Times come back with the venue's UTC offset,
+    ready to post back to `POST /api/reservations`."""
+    venue = get_object_or_404(Venue, slug=query.venue, is_active=True)
+    found = venue_availability(
+        venue=venue,
+        day=date,
+        party_size=query.party_size,
+        duration=query.duration,
+        nights=query.nights,
+        category=query.category,
+    )
+    # Built as plain JSON, each time written once: a venue of 1,000 tables answers with tens of
+    # thousands of slots, and validating them one by one costs more than finding them.
+    zone = venue.zone
+    written = {}
+
+    def iso(moment):
+        key = moment.timestamp()  # not the datetime: the two 02:30s of an autumn night compare equal
+        if key not in written:
+            written[key] = moment.astimezone(zone).isoformat()
+        return written[key]
+
+    slots = {}
+
+    def slot(entry):
+        key = id(entry)
+        if key not in slots:
+            slots[key] = {"starts_at": iso(entry.starts_at), "ends_at": iso(entry.ends_at)}
+        return slots[key]
+
+    payload = {
+        "venue": venue.slug,
+        "date": date.isoformat(),
+        "time_zone": venue.time_zone,
+        "party_size": query.party_size,
+        "duration": found.duration,
+        "nights": found.nights,
+        "spaces": [
+            {
+                "id": entry.space.pk,
+                "name": entry.space.name,
+                "category": entry.space.category,
+                "capacity": entry.space.capacity,
+                "slots": [slot(each) for each in entry.slots],
+            }
+            for entry in found.spaces
+        ],
+        "options": [
+            {"category": o.category, "starts_at": iso(o.starts_at), "ends_at": iso(o.ends_at), "free": o.free}
+            for o in found.options
+        ]
+        if venue.assigns_spaces
+        else None,
+    }
+    return JsonResponse(payload)
+
+
+# --- Reservations ---------------------------------------------------------------------------------------
+
+
+class ReservationOut(Schema):
+    reference: str
+    space: int = Field(validation_alias="space_id")
+    space_name: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    time_zone: str
+    party_size: int
+    status: str
+    notes: str
+    price: Decimal
+    currency: str
+    amount_due: Decimal
+    hold_expires_at: datetime | None
+    payment_url: str | None = None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_space_name(reservation: Reservation) -> str:
+        return reservation.space.name
+
+    @staticmethod
+    def resolve_venue(reservation: Reservation) -> str:
+        return reservation.space.venue.slug
+
+    @staticmethod
+    def resolve_time_zone(reservation: Reservation) -> str:
+        return reservation.space.venue.time_zone
+
+    @staticmethod
+    def resolve_starts_at(reservation: Reservation) -> datetime:
+        return reservation.local_starts_at
+
+    @staticmethod
+    def resolve_ends_at(reservation: Reservation) -> datetime:
+        return reservation.local_ends_at
+
+    @staticmethod
+    def resolve_payment_url(reservation: Reservation) -> str | None:
+        return getattr(reservation, "payment_url", None)
+
+
+class ReservationIn(Schema):
+    space: int | None = Field(None, description="A space's id, where the guest picks; or give `venue` instead.")
+    venue: Text | None = Field(None, max_length=80, description="A venue's slug: the venue assigns the space.")
+    category: Text = Field("", max_length=100, description="With `venue`: the room type or area asked for.")
+    starts_at: Moment
+    ends_at: Moment | None = Field(None, description="Optional in slot mode: the default duration.")
+    party_size: int = Field(ge=1, le=MAX_PARTY_SIZE)
+    notes: Text = Field("", max_length=1000)
+
+    @field_validator("ends_at")
+    @classmethod
+    def not_too_long(cls, ends_at, info: ValidationInfo):
+        _not_too_long(info.data.get("starts_at"), ends_at)
+        return ends_at
+
+    @model_validator(mode="after")
+    def one_place(self):
+        if (self.space is None) == (self.venue is None):
+            raise ValueError("Give either `space` (a space id) or `venue` (a venue slug).")
+        return self
+
+
+class ReservationUpdate(Schema):
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+    party_size: int | None = Field(None, ge=1, le=MAX_PARTY_SIZE)
+    space: int | None = None
+    notes: Text | None = Field(None, max_length=1000)
+
+    @field_validator("ends_at")
+    @classmethod
+    def not_too_long(cls, ends_at, info: ValidationInfo):
+        _not_too_long(info.data.get("starts_at"), ends_at)
+        return ends_at
+
+
+def _user(request):
+    return request.auth
+
+
+def _space(space_id: int) -> Space:
+    space = Space.objects.select_related("venue").filter(pk=space_id, is_active=True, venue__is_active=True).first()
+    if space is None:
+        raise HttpError(422, "space: no bookable space has that id.")
+    return space
+
+
+def _site_url(name: str, reservation: Reservation) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=[reservation.reference])
+
+
+@router.post(
+    "/reservations",
+    response={201: ReservationOut, **error_responses(400, 401, 403, 404, 409, 413, 422)},
+    summary="Book",
+)
+def create_reservation(request, payload: ReservationIn):
+    """A free booking is confirmed at once. One that needs payment comes back `held`, with
+    `hold_expires_at` and a `payment_url` (Stripe Checkout) to send the guest to.
+    Too many attempts in a short time (per user and per IP address) answer 429 with Retry-After."""
+    user = _user(request)
+    ratelimit.check(request, "hold", user=user)  # holds block slots for others: no hoarding
+    place = (
+        {"space": _space(payload.space)}
+        if payload.space is not None
+        else {"venue": get_object_or_404(Venue, slug=payload.venue, is_active=True), "category": payload.category}
+    )
+    request_ = {
+        "guest": user,
+        "starts_at": payload.starts_at,
+        "ends_at": payload.ends_at,
+        "party_size": payload.party_size,
+        "notes": payload.notes,
+        **place,
+    }
+    venue = place["space"].venue if "space" in place else place["venue"]
+    if not takes_payment(venue):
+        return Status(201, reservation_book(**request_))  # hold and confirm in one transaction
+    reservation = reservation_hold(**request_)
+    if reservation.amount_due > 0:
+        payment = checkout_start(
+            reservation=reservation,
+            success_url=_site_url("reservations:payment", reservation),
+            cancel_url=_site_url("reservations:review", reservation),
+        )
+        reservation.refresh_from_db()
+        reservation.payment_url = payment.checkout_url
+    else:
+        reservation = reservation_confirm(reservation=reservation, actor=user)
+    return Status(201, reservation)
+
+
+class Pages(LimitOffsetPagination):
+    """?limit=&offset=, bounded: PostgreSQL's LIMIT and OFFSET are bigints, and a larger number was a 500."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=1_000_000_000)
+
+
+class ListQuery(Schema):
+    when: Literal["upcoming", "past"] | None = Field(None, description="Only upcoming, or only past, reservations.")
+
+
+def _list_for(request, user, query: ListQuery):
+    if query.when:
+        return guest_reservations(guest=user, when=query.when)
+    return Reservation.objects.filter(guest=user).select_related("space__venue").order_by("-starts_at", "-pk")
+
+
+@router.get(
+    "/reservations/me", response={200: list[ReservationOut], **error_responses(401, 422)}, summary="My reservations"
+)
+@paginate(Pages)
+def my_reservations(request, query: Query[ListQuery]):
+    return _list_for(request, _user(request), query)
+
+
+@router.get(
+    "/reservations/{int:user_id}",
+    response={200: list[ReservationOut], **error_responses(401, 403, 404, 422)},
+    summary="A user's reservations",
+)
+@paginate(Pages)
+def user_reservations(request, user_id: int, query: Query[ListQuery]):
+    """`user_id` is a user's id (or use `/api/reservations/me`). Another user's list is for staff only."""
+    me = _user(request)
+    if user_id != me.pk and not me.is_staff:
+        raise HttpError(403, "You can only list your own reservations.")
+    owner = get_object_or_404(get_user_model(), pk=user_id)
+    return _list_for(request, owner, query)
+
+
+def _visible(request, reference: str) -> Reservation:
+    user = _user(request)
+    reservation = Reservation.objects.select_related("space__venue").filter(reference=reference).first()
+    if reservation is None or not (user.is_staff or reservation.guest_id == user.pk):
+        raise HttpError(404, "Reservation not found.")  # never reveal that someone else's exists
+    return reservation
+
+
+@router.get(
+    "/reservations/{reference}",
+    response={200: ReservationOut, **error_responses(401, 404)},
+    summary="One reservation, by reference",
+)
+def get_reservation(request, reference: Reference):
+    return _visible(request, reference)
+
+
+@router.put(
+    "/reservations/{reference}",
+    response={200: ReservationOut, **error_responses(400, 401, 403, 404, 409, 413, 422)},
+    summary="Change a reservation",
+)
+def update_reservation(request, reference: Reference, payload: ReservationUpdate):
+    reservation = _visible(request, reference)
+    if payload.starts_at is None:  # a new end for the booked start
+        try:
+            _not_too_long(reservation.starts_at, payload.ends_at)
+        except ValueError as error:
+            raise HttpError(422, f"ends_at: {error}.") from None
+    return reservation_modify(
+        reservation=reservation,
+        actor=_user(request),
+        starts_at=payload.starts_at,
+        ends_at=payload.ends_at,
+        party_size=payload.party_size,
+        space=_space(payload.space) if payload.space is not None else None,
+        notes=payload.notes,
+    )
+
+
+@router.delete(
+    "/reservations/{reference}",
+    response={200: ReservationOut, **error_responses(401, 403, 404, 422)},
+    summary="Cancel a reservation",
+)
+def cancel_reservation(request, reference: Reference, reason: Text = Query("", max_length=500)):  # noqa: B008
+    """Cancelling a cancelled reservation answers the same again. Staff give a `reason`."""
+    reservation = _visible(request, reference)
+    return reservation_cancel(reservation=reservation, actor=_user(request), reason=reason)

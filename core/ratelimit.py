@@ -1,0 +1,166 @@
+"""Rate limits beyond log-in: how often one guest, or one IP address, may try to book or call the API.
+
+Rates are written the way django-allauth writes its own (ACCOUNT_RATE_LIMITS): "20/m/user,60/m/ip"
+is at most 20 a minute per user and 60 a minute per IP address; periods are s, m, h or d, with an
+optional multiple ("5/15m/user"). They live in settings.HOLDFAST_RATE_LIMITS, one entry per action.
+
+Each rate is a fixed-window counter in the database (core.RateCounter), bumped by one atomic
+upsert, so every server process counts together and a burst cannot count twice as once. A window
+starts at a multiple of its period, which makes Retry-After exact: the seconds until the window that
+refused the request ends. A periodic job deletes the counts of windows that have ended.
+
+The IP address is the one allauth's log-in limits use (its adapter, so ALLAUTH_TRUSTED_PROXY_COUNT
+applies), IPv6 addresses by /64. Keys hold a keyed hash of it, never the address itself.
+"""
+
+import ipaddress
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db import connection
+from django.shortcuts import render
+from django.utils.crypto import salted_hmac
+
+from core.models import RateCounter
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+RATE = re.compile(r"(?P<amount>\d+)/(?P<multiple>\d*)(?P<unit>[smhd])/(?P<per>user|ip)")
+
+
+@dataclass(frozen=True)
+class Rate:
+    amount: int
+    seconds: int
+    per: str  # "user" (the IP address for a request without a user) or "ip"
+
+    def __str__(self):
+        return f"{self.amount}/{self.seconds}s/{self.per}"
+
+
+def parse_rates(text: str) -> list[Rate]:
+    """'20/m/user,60/m/ip' -> two Rates. An empty text means no limit. Raises ValueError on a typo."""
+    rates = []
+    for part in filter(None, (piece.strip() for piece in (text or "").split(","))):
+        match = RATE.fullmatch(part)
+        if match is None:
+            raise ValueError(f"Not a rate: {part!r} (write it like 20/m/user or 60/5m/ip).")
+        seconds = int(match["multiple"] or 1) * PERIODS[match["unit"]]
+        rates.append(Rate(int(match["amount"]), seconds, match["per"]))
+    return rates
+
+
+def _check_settings() -> None:
+    """A typo in HOLDFAST_RATE_LIMITS stops the site when it loads its URLs, not at the first booking."""
+    for action, text in settings.HOLDFAST_RATE_LIMITS.items():
+        try:
+            parse_rates(text)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"HOLDFAST_RATE_LIMITS[{action!r}]: {error}") from None
+
+
+_check_settings()
+
+
+class RateLimited(Exception):
+    """Too many attempts at `action`; `retry_after` is the number of seconds to wait."""
+
+    def __init__(self, action: str, retry_after: int):
+        self.action = action
+        self.retry_after = retry_after
+        super().__init__(f"Too many attempts ({action}). Try again in {wait_words(retry_after)}.")
+
+
+def wait_words(seconds: int) -> str:
+    if seconds < 60:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 120:
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
+def client_ip(request) -> str:
+    from allauth.account.adapter import get_adapter
+
+    try:
+        ip = get_adapter().get_client_ip(request)
+    except PermissionDenied:  # no address at all (not over HTTP): one shared bucket
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:  # one machine usually has a whole /64
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return ip
+
+
+def _identity(request, rate: Rate, user) -> str:
+    if rate.per == "user" and user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    # Keyed with SECRET_KEY: the counts table cannot be read back into addresses.
+    return "ip:" + salted_hmac("holdfast.ratelimit", client_ip(request), algorithm="sha256").hexdigest()[:32]
+
+
+def hit(request, action: str, *, user=None, now: float | None = None) -> int | None:
+    """Count one attempt at `action`. None when it is allowed; otherwise the seconds until it is.
+
+    `user` defaults to request.user (give the API's request.auth there). Every rate of the action
+    counts the attempt, refused or not: hammering does not reset anything.
+    """
+    rates = parse_rates(settings.HOLDFAST_RATE_LIMITS.get(action, ""))
+    if not rates:
+        return None
+    if user is None:
+        user = getattr(request, "user", None)
+    now = time.time() if now is None else now
+    retry_after = None
+    for rate in rates:
+        window = int(now // rate.seconds)
+        key = f"{action}:{rate}:{_identity(request, rate, user)}:{window}"
+        count = _bump(key, expires_at=(window + 1) * rate.seconds)
+        if count > rate.amount:
+            wait = max(1, math.ceil((window + 1) * rate.seconds - now))
+            retry_after = max(retry_after or 0, wait)
+    return retry_after
+
+
+COUNT_SQL = (
+    "INSERT INTO core_ratecounter (key, count, expires_at) VALUES (%s, 1, to_timestamp(%s)) "
+    "ON CONFLICT (key) DO UPDATE SET count = core_ratecounter.count + 1 RETURNING count"
+)
+
+
+def _bump(key: str, *, expires_at: float) -> int:
+    """Add one to the window's count and return it: one atomic statement, whatever the concurrency."""
+    with connection.cursor() as cursor:
+        cursor.execute(COUNT_SQL, [key, expires_at])
+        return cursor.fetchone()[0]
+
+
+def forget_old_windows(*, now: float | None = None) -> int:
+    """Delete the counts of windows that have ended (a periodic job)."""
+    now = time.time() if now is None else now
+    deleted, _ = RateCounter.objects.filter(expires_at__lt=datetime.fromtimestamp(now, UTC)).delete()
+    return deleted
+
+
+def check(request, action: str, *, user=None) -> None:
+    """Count one attempt at `action`, or raise RateLimited when there were too many."""
+    retry_after = hit(request, action, user=user)
+    if retry_after is not None:
+        raise RateLimited(action, retry_after)
+
+
+def too_many_page(request, error: RateLimited, *, message: str, back_url: str = "", back_label: str = ""):
+    """The HTML answer: templates/429.html with the message and how long to wait, and Retry-After."""
+    wait = wait_words(error.retry_after)
+    context = {"message": message, "wait": wait, "back_url": back_url, "back_label": back_label}
+    response = render(request, "429.html", context, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response

@@ -1,0 +1,29 @@
+"""The guests' pages, under the URL namespaces they have always had (templates and links use them):
+`spaces` for the venue pages, `reservations` for bookings, `accounts` for My account."""
+
+from django.urls import path
+
+from guest import account, reservations, venue
+
+venue_urls = [
+    path("<slug:slug>/", venue.venue_detail, name="venue_detail"),
+    path("<slug:slug>/hold/", reservations.hold, name="hold"),
+]
+
+reservation_urls = [
+    path("", reservations.my_reservations, name="list"),
+    path("<str:reference>/", reservations.detail, name="detail"),
+    path("<str:reference>/review/", reservations.review, name="review"),
+    path("<str:reference>/confirm/", reservations.confirm, name="confirm"),
+    path("<str:reference>/release/", reservations.release, name="release"),
+    path("<str:reference>/payment/", reservations.payment_return, name="payment"),
+    path("<str:reference>/modify/", reservations.modify, name="modify"),
+    path("<str:reference>/cancel/", reservations.cancel, name="cancel"),
+]
+
+account_urls = [
+    path("profile/", account.profile, name="profile"),
+    path("data/", account.your_data, name="data"),
+    path("data/holdfast-data.json", account.data_export, name="data_export"),
+    path("data/delete/", account.delete_account, name="delete"),
+]

@@ -1,0 +1,167 @@
+"""The home page (the venues) and a venue's page: what it is, and what a guest can book there,
+found with one search form.
+
+The slot picker (search form plus results) is also what the modify page and a refused hold show,
+so it is built here once by `picker_context` and rendered from templates/spaces/_availability.html.
+"""
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from guest.forms import AvailabilityForm
+from payments.services import payment_words
+from reservations.exceptions import PolicyViolation
+from reservations.selectors import Availability, category_prices, venue_availability
+from reservations.wording import space_noun
+from spaces.models import Space, Venue
+
+ALTERNATIVES = 3
+
+
+def home(request):
+    venues = Venue.objects.filter(is_active=True)
+    return render(request, "home.html", {"venues": venues})
+
+
+def active_venue(slug: str) -> Venue:
+    """The venue if it takes bookings, with its opening hours (used by the availability too)."""
+    return get_object_or_404(Venue.objects.prefetch_related("opening_hours"), slug=slug, is_active=True)
+
+
+def active_spaces(venue: Venue) -> list[Space]:
+    spaces = list(venue.spaces.filter(is_active=True))
+    for space in spaces:
+        space.venue = venue  # spares a query per space wherever space.venue is read
+    return spaces
+
+
+def _availability(form: AvailabilityForm, *, category: str = "", now: datetime, exclude=None) -> Availability | None:
+    """What is free for the search, or None with the reason added to the form."""
+    if not form.is_valid():
+        return None
+    venue = form.venue
+    data = form.cleaned_data
+    try:
+        return venue_availability(
+            venue=venue,
+            day=data["date"],
+            party_size=data["party_size"],
+            duration=data.get("duration"),
+            nights=data.get("nights"),
+            category=data.get("category") or category,
+            now=now,
+            exclude=exclude,
+        )
+    except PolicyViolation as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return None
+
+
+def _results(availability: Availability) -> dict:
+    """What the partial lists, the way the venue works."""
+    venue = availability.venue
+    if venue.assigns_spaces and venue.uses_nights:
+        prices = category_prices(availability)
+        categories = [
+            {"option": option, "price": prices.get(option.category), "free": option.free}
+            for option in availability.options
+        ]
+        return {"mode": "categories", "categories": categories, "found": any(c["free"] for c in categories)}
+    if venue.assigns_spaces:
+        starts = availability.start_times
+        return {"mode": "times", "start_times": starts, "found": bool(starts)}
+    return {"mode": "spaces", "space_results": availability.spaces, "found": not availability.is_empty}
+
+
+def nearest_alternatives(availability: Availability | None, starts_at: datetime, space: Space | None = None):
+    """Up to three free (slot, space) pairs of the same day, closest to the time that was refused."""
+    if availability is None or availability.venue.uses_nights:
+        return []
+    if availability.venue.assigns_spaces:
+        pairs = [(slot, None) for slot in availability.start_times]
+    else:
+        pairs = [(slot, entry.space) for entry in availability.spaces for slot in entry.slots]
+        same_space = [pair for pair in pairs if space is not None and pair[1].pk == space.pk]
+        pairs = same_space or pairs
+    pairs = [pair for pair in pairs if pair[0].starts_at != starts_at]
+    nearest = sorted(pairs, key=lambda pair: (abs(pair[0].starts_at - starts_at), pair[0].starts_at))[:ALTERNATIVES]
+    return sorted(nearest, key=lambda pair: pair[0].starts_at)
+
+
+def picker_context(
+    *,
+    venue: Venue,
+    spaces: list[Space],
+    data,
+    search_url: str,
+    action_url: str,
+    fixed_category: str | None = None,
+    refused_at: datetime | None = None,
+    refused_space: Space | None = None,
+    now: datetime | None = None,
+    exclude=None,
+) -> dict:
+    """The search form and what it finds, for the venue page, the modify page and refused holds.
+
+    `action_url` is where the time buttons post; `fixed_category` keeps the category of a booking
+    being changed (the search then offers no area). With `refused_at`, the nearest free times.
+    """
+    now = now or timezone.now()
+    fixed = ("category",) if fixed_category is not None else ()
+    form = AvailabilityForm(venue=venue, spaces=spaces, data=data, now=now, fixed=fixed)
+    availability = _availability(form, category=fixed_category or "", now=now, exclude=exclude)
+    context = {
+        "venue": venue,
+        "form": form,
+        "availability": availability,
+        "search_url": search_url,
+        "action_url": action_url,
+        "space_noun": space_noun(venue),
+        "space_noun_plural": space_noun(venue, plural=True),
+        "chosen_category": (form.cleaned_data.get("category") if availability else "") or fixed_category or "",
+        "alternatives": [],
+    }
+    if availability is not None:
+        context.update(_results(availability))
+        query = {key: value for key, value in form.data.items() if key in form.fields}
+        query["date"] = (availability.day + timedelta(days=1)).isoformat()
+        context["next_day_url"] = f"{search_url}?{urlencode(query)}" if availability.day < form.last_day else ""
+        if refused_at is not None:
+            context["alternatives"] = nearest_alternatives(availability, refused_at, refused_space)
+    return context
+
+
+def render_picker(request, template: str, context: dict, *, status: int = 200):
+    """The whole page, or only the results when htmx asks for them (the search form changed)."""
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, "spaces/_availability.html" if partial else template, context, status=status)
+    # One URL, two bodies: caches and the browser's back button must not mix them up.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def venue_page(request, venue: Venue, *, data, status: int = 200, **extra):
+    """The venue page; the hold view re-renders it (with a message) when a choice was refused."""
+    spaces = active_spaces(venue)
+    url = venue.get_absolute_url()
+    context = picker_context(
+        venue=venue,
+        spaces=spaces,
+        data=data,
+        search_url=url,
+        action_url=reverse("spaces:hold", kwargs={"slug": venue.slug}),
+        refused_at=extra.pop("refused_at", None),
+        refused_space=extra.pop("refused_space", None),
+    )
+    context.update(spaces=spaces, payment_words=payment_words(venue), **extra)
+    return render_picker(request, "spaces/venue_detail.html", context, status=status)
+
+
+def venue_detail(request, slug):
+    venue = active_venue(slug)
+    return venue_page(request, venue, data=request.GET)

@@ -1,0 +1,170 @@
+"""Money given back: by the venue's refund tiers when a booking is cancelled, by staff (all or part
+of what is left), and when a payment arrived for a slot that had gone.
+
+Refunds are rows first, written in the transaction that decides them (a cancellation's, through the
+booking services' `cancelled` hook), and Stripe calls after commit, with an idempotency key per
+refund, retried by a periodic job until Stripe has answered.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+import stripe
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from payments import gateway
+from payments.models import Payment, Refund
+from reservations.exceptions import PolicyViolation
+from reservations.models import Reservation, ReservationEvent
+from reservations.pricing import CENT
+from spaces.models import Venue
+
+logger = logging.getLogger(__name__)
+
+
+def refund_percent(venue: Venue, starts_at: datetime, *, now: datetime) -> int:
+    """The policy's refund for a guest cancelling now: the tier whose deadline has not passed."""
+    hours_left = (starts_at - now) / timedelta(hours=1)
+    for tier in sorted(venue.refund_policy or [], key=lambda tier: -tier["hours_before"]):
+        if hours_left >= tier["hours_before"]:
+            return tier["percent"]
+    return 0
+
+
+def refund_preview(reservation: Reservation, *, by_staff: bool = False, now: datetime | None = None) -> Decimal:
+    """What cancelling now would give back (shown on the cancel page before the guest confirms)."""
+    now = now or timezone.now()
+    percent = 100 if by_staff else refund_percent(reservation.space.venue, reservation.starts_at, now=now)
+    return sum(
+        (_share(payment, percent) for payment in reservation.payments.filter(status=Payment.Status.PAID)),
+        Decimal("0"),
+    )
+
+
+def _share(payment: Payment, percent: int) -> Decimal:
+    return min((payment.amount * percent / 100).quantize(CENT, rounding=ROUND_DOWN), payment.refundable())
+
+
+def refund_on_cancellation(reservation: Reservation, *, by_staff: bool, actor, now: datetime) -> list[Refund]:
+    """The booking services' `cancelled` hook (registered in PaymentsConfig.ready), inside the
+    cancellation's transaction: refund what the policy says (all of it when the venue cancels)."""
+    percent = 100 if by_staff else refund_percent(reservation.space.venue, reservation.starts_at, now=now)
+    refunds = []
+    for payment in Payment.objects.select_for_update().filter(reservation=reservation, status=Payment.Status.PAID):
+        amount = _share(payment, percent)
+        if amount > 0:
+            refunds.append(request_refund(payment, amount, reason=f"cancelled ({percent} % by policy)", actor=actor))
+    return refunds
+
+
+def refund_issue(*, payment: Payment, amount: Decimal, actor, reason: str = "") -> Refund:
+    """Staff give money back, all or part of what is left."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status != Payment.Status.PAID:
+            raise PolicyViolation("Only a paid payment can be refunded.")
+        refundable = payment.refundable()
+        if not 0 < amount <= refundable:
+            raise PolicyViolation(f"Refund between 0.01 and {refundable} {payment.currency}.", field="amount")
+        return request_refund(payment, amount, reason=reason or "by staff", actor=actor)
+
+
+def request_refund(payment: Payment, amount: Decimal, *, reason: str, actor) -> Refund:
+    refund = Refund.objects.create(
+        payment=payment, amount=amount, currency=payment.currency, reason=reason, requested_by=actor
+    )
+    ReservationEvent.objects.create(
+        reservation=payment.reservation,
+        kind=ReservationEvent.Kind.REFUND,
+        actor=actor,
+        details={"amount": str(amount), "currency": payment.currency, "reason": reason, "status": "requested"},
+    )
+    transaction.on_commit(lambda: _dispatch_refund(refund.pk))
+    return refund
+
+
+def _dispatch_refund(refund_id: int) -> None:
+    from payments.tasks import submit_refund
+
+    try:
+        submit_refund.delay(refund_id)
+    except Exception:  # broker down: the periodic job submits it
+        logger.warning("Could not queue refund %s; the periodic job will submit it.", refund_id)
+
+
+def submit_refund(refund_id: int) -> bool:
+    """Send one requested refund to Stripe. The idempotency key is the refund's own id, so a retry
+    after a crash (Stripe answered, we did not record it) returns the same refund, never a second."""
+    claimed = Refund.objects.filter(pk=refund_id, status=Refund.Status.REQUESTED).update(
+        status=Refund.Status.PENDING, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return False
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    try:
+        answer = gateway.create_refund(
+            payment_intent=refund.payment.stripe_payment_intent_id,
+            amount=refund.amount,
+            currency=refund.currency,
+            idempotency_key=f"refund-{refund.pk}",
+        )
+    except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as error:
+        # Stripe's side or the network: try again later.
+        Refund.objects.filter(pk=refund_id).update(status=Refund.Status.REQUESTED, last_error=_error_text(error))
+        return False
+    except stripe.StripeError as error:
+        # Stripe refused (card error, invalid request): a person has to look at it.
+        Refund.objects.filter(pk=refund_id).update(status=Refund.Status.FAILED, last_error=_error_text(error))
+        _record_refund_state(refund, "failed")
+        return False
+    apply_refund_state(refund, answer)
+    return True
+
+
+def retry_refunds(*, now: datetime | None = None) -> int:
+    """The periodic job: submit refunds still waiting (broker down, Stripe unavailable, a worker
+    that died between claiming and recording Stripe's answer)."""
+    now = now or timezone.now()
+    stale = Refund.objects.filter(
+        status=Refund.Status.PENDING, stripe_refund_id=None, updated_at__lt=now - timedelta(minutes=10)
+    )
+    stale.update(status=Refund.Status.REQUESTED)
+    waiting = Refund.objects.filter(status=Refund.Status.REQUESTED).values_list("pk", flat=True)
+    return sum(submit_refund(pk) for pk in list(waiting[:100]))
+
+
+def _error_text(error: stripe.StripeError) -> str:
+    return f"{type(error).__name__}: {error.user_message or error}"[:2000]
+
+
+STRIPE_REFUND_STATES = {
+    "succeeded": Refund.Status.SUCCEEDED,
+    "pending": Refund.Status.PENDING,
+    "requires_action": Refund.Status.PENDING,
+    "failed": Refund.Status.FAILED,
+    "canceled": Refund.Status.CANCELED,
+}
+
+
+def apply_refund_state(refund: Refund, stripe_refund) -> None:
+    status = STRIPE_REFUND_STATES.get(stripe_refund["status"], Refund.Status.PENDING)
+    changed = Refund.objects.filter(pk=refund.pk).exclude(status=status, stripe_refund_id=stripe_refund["id"])
+    updated = changed.update(
+        status=status,
+        stripe_refund_id=stripe_refund["id"],
+        last_error="",
+        completed_at=timezone.now() if status == Refund.Status.SUCCEEDED else None,
+    )
+    if updated:
+        _record_refund_state(refund, status)
+
+
+def _record_refund_state(refund: Refund, status: str) -> None:
+    ReservationEvent.objects.create(
+        reservation_id=refund.payment.reservation_id,
+        kind=ReservationEvent.Kind.REFUND,
+        details={"amount": str(refund.amount), "currency": refund.currency, "status": status},
+    )

@@ -1,0 +1,53 @@
+"""What a booking costs and what the venue asks for up front: one version, for the services, the
+availability, the pages and payments.
+
+Whether the money is taken online is not decided here: the `collects_payment` hook asks the app that
+takes it (payments, when Stripe is set up). Without it a venue's guests pay at the venue and nothing
+is due up front.
+"""
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from reservations import hooks
+from spaces.models import PaymentMode, Space, Venue
+
+CENT = Decimal("0.01")
+
+
+def nights_between(venue: Venue, starts_at: datetime, ends_at: datetime) -> int:
+    """Nights of a stay: local dates, so a stay across a clock change is still its nights."""
+    return (ends_at.astimezone(venue.zone).date() - starts_at.astimezone(venue.zone).date()).days
+
+
+def price_for(venue: Venue, space: Space, nights: int = 1) -> Decimal:
+    """The price of booking `space`: per booking in slot mode, per night in night mode."""
+    return space.price * nights if venue.uses_nights else space.price
+
+
+def booking_price(space: Space, starts_at: datetime, ends_at: datetime) -> Decimal:
+    venue = space.venue
+    return price_for(venue, space, nights_between(venue, starts_at, ends_at) if venue.uses_nights else 1)
+
+
+def up_front(venue: Venue, *, space: Space, price: Decimal, party_size: int) -> Decimal:
+    """What the venue's rules ask before the visit: a deposit, the first night or the whole price."""
+    match venue.payment_mode:
+        case PaymentMode.DEPOSIT_PER_GUEST:
+            amount = venue.deposit_per_guest * party_size
+        case PaymentMode.DEPOSIT_PERCENT:
+            amount = price * venue.deposit_percent / 100
+        case PaymentMode.FIRST_NIGHT:
+            amount = min(space.price, price)
+        case PaymentMode.FULL:
+            amount = price
+        case _:
+            amount = Decimal("0")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def amount_due(venue: Venue, *, space: Space, price: Decimal, party_size: int) -> Decimal:
+    """What the guest pays online on booking; 0 where no app collects payment for this venue."""
+    if not hooks.collects_payment.any(venue):
+        return Decimal("0")
+    return up_front(venue, space=space, price=price, party_size=party_size)

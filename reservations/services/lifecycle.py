@@ -1,0 +1,379 @@
+"""A reservation's life: hold, confirm (or pay), modify, cancel, expire, no-show.
+
+Views, the API, admin actions, tasks and commands all call these functions. Each runs in one
+transaction and either succeeds or raises a BookingError having changed nothing.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from reservations import hooks, notifications
+from reservations.exceptions import HoldExpired, NotAllowed, PolicyViolation, SlotUnavailable
+from reservations.models import OutgoingMessage, Reservation, ReservationEvent
+from reservations.periods import format_local, stay_period
+from reservations.pricing import amount_due, booking_price
+from reservations.services import allocation, rules, transitions
+from reservations.wording import summary
+from spaces.models import Space, Venue
+
+Status = Reservation.Status
+Event = ReservationEvent.Kind
+Message = OutgoingMessage.Kind
+
+
+def _reload(reservation: Reservation) -> Reservation:
+    """The row as written, with its space and venue (callers render them; refresh_from_db drops them)."""
+    return Reservation.objects.select_related("space__venue").get(pk=reservation.pk)
+
+
+def _lock(reservation: Reservation) -> Reservation:
+    return Reservation.objects.select_for_update().select_related("space__venue").get(pk=reservation.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Creating
+
+
+def reservation_hold(
+    *,
+    guest,
+    starts_at: datetime,
+    ends_at: datetime | None = None,
+    party_size: int,
+    space: Space | None = None,
+    venue: Venue | None = None,
+    category: str = "",
+    notes: str = "",
+    actor=None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Hold a space for `guest` for the venue's hold length, or raise SlotUnavailable/PolicyViolation.
+
+    Give `space` where the guest picks one; give `venue` (and optionally `category`) where the
+    venue assigns: the smallest free space that fits is taken, and when a concurrent booking takes
+    it first the next one is tried, so the guest hears "no longer free" only when none is left.
+    """
+    now = now or timezone.now()
+    actor = actor or guest
+    if space is None and venue is None:
+        raise PolicyViolation("Choose a venue or a space.", field="space")
+    venue = space.venue if space is not None else venue
+    if not venue.is_active:
+        raise PolicyViolation(f"{venue.name} is not taking bookings.", field="venue")
+    starts_at, ends_at = rules.period_for(venue, starts_at, ends_at)
+    rules.check_period(venue, starts_at, ends_at, now=now)
+    candidates = rules.candidates(venue, space=space, category=category, party_size=party_size)
+
+    with transaction.atomic():
+        # One guest's holds are counted under a lock on their row, so the cap cannot be raced.
+        get_user_model().objects.select_for_update().filter(pk=guest.pk).exists()
+        held = Reservation.objects.filter(guest=guest, status=Status.HELD, hold_expires_at__gt=now).count()
+        if held >= settings.HOLDFAST_MAX_ACTIVE_HOLDS:
+            raise PolicyViolation(
+                f"You are already holding {held} bookings. Confirm or release one before holding another.",
+            )
+        candidates = rules.check_closures(venue, candidates, starts_at, ends_at)
+        allocation.expire_stale_holds_in_the_way(candidates, starts_at, ends_at, now=now)
+        for candidate in allocation.without_overlap(candidates, starts_at, ends_at, now=now):
+            price = booking_price(candidate, starts_at, ends_at)
+            reservation = allocation.claim(
+                candidate,
+                starts_at,
+                ends_at,
+                lambda candidate=candidate, price=price: Reservation.objects.create(
+                    guest=guest,
+                    space=candidate,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    party_size=party_size,
+                    requested_category=category,
+                    status=Status.HELD,
+                    hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
+                    notes=notes,
+                    price=price,
+                    amount_due=amount_due(venue, space=candidate, price=price, party_size=party_size),
+                    currency=venue.currency,
+                ),
+            )
+            if reservation is None:
+                continue  # taken by a concurrent booking a moment ago: try the next candidate
+            transitions.record(reservation, Event.HELD, actor, space=candidate.name)
+            return reservation
+    raise SlotUnavailable(rules.unavailable_message(venue, space, starts_at, party_size))
+
+
+def reservation_book(**kwargs) -> Reservation:
+    """Hold and confirm in one step (a booking that needs no payment). Same arguments as hold."""
+    with transaction.atomic():
+        reservation = reservation_hold(**kwargs)
+        return reservation_confirm(
+            reservation=reservation, actor=kwargs.get("actor") or kwargs["guest"], now=kwargs.get("now")
+        )
+
+
+def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime | None = None) -> Reservation:
+    """Turn a hold into a confirmed booking. Confirming a confirmed booking changes nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(reservation)
+        if actor is not None:
+            rules.check_actor(locked, actor)
+        if locked.status == Status.CONFIRMED:
+            return locked
+        if locked.status != Status.HELD:
+            raise PolicyViolation(f"This reservation is {locked.get_status_display().lower()} and cannot be confirmed.")
+        waived = {}
+        if locked.amount_due and not hooks.is_paid.any(locked):
+            if not rules.is_staff(actor):
+                raise PolicyViolation("This booking is confirmed once the payment is made.")
+            waived = {"payment_waived": str(locked.amount_due)}  # staff book it to be paid at the venue
+            Reservation.objects.filter(pk=locked.pk).update(amount_due=0)
+        if locked.hold_expires_at and locked.hold_expires_at <= now:
+            transitions.expire(locked, now=now)
+            expired = locked
+        else:
+            transitions.transition(
+                locked,
+                Status.CONFIRMED,
+                actor=actor,
+                now=now,
+                details=waived,
+                fields={"hold_expires_at": None},
+                message=(Message.CONFIRMED, f"confirmed:{locked.pk}", {}),
+            )
+            return _reload(locked)
+    raise HoldExpired(
+        f"Your hold ran out at {format_local(expired.space.venue, expired.hold_expires_at, with_date=False)}. "
+        "Please search again."
+    )
+
+
+def reservation_extend_hold(*, reservation: Reservation, until: datetime, now: datetime | None = None) -> Reservation:
+    """Keep a live hold at least until `until` (Stripe's checkout lasts 30 minutes or more)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if current.status != Status.HELD or current.hold_expires_at <= now:
+            raise HoldExpired("Your hold ran out. Please search again.")
+        if current.hold_expires_at < until:
+            Reservation.objects.filter(pk=current.pk).update(hold_expires_at=until, updated_at=now)
+            current.hold_expires_at = until
+        return current
+
+
+def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None = None) -> bool:
+    """The guest has paid: confirm the booking. A payment that arrives after its hold lapsed still
+    confirms it when the space is free for the period (checked under the space's lock, like any
+    booking); False when the slot has gone to someone else or the booking was cancelled meanwhile
+    (the caller refunds). Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if current.status in (Status.CONFIRMED, Status.COMPLETED, Status.NO_SHOW):
+            return True
+        if current.status not in (Status.HELD, Status.EXPIRED):
+            return False  # cancelled before the payment arrived
+        late = current.status == Status.EXPIRED or current.hold_expires_at <= now
+        details = {"paid": True, **({"late_payment": True} if late else {})}
+
+        def confirm():
+            return transitions.transition(
+                current,
+                Status.CONFIRMED,
+                actor=None,
+                now=now,
+                details=details,
+                fields={"hold_expires_at": None},
+                message=(Message.CONFIRMED, f"confirmed:{current.pk}", {}),
+            )
+
+        if not late:
+            confirm()
+        elif allocation.claim(current.space, current.starts_at, current.ends_at, confirm, exclude=current) is None:
+            if current.status == Status.HELD:
+                transitions.expire(current, now=now)
+            return False
+        return True
+
+
+def reservation_expire_hold(*, reservation: Reservation, now: datetime | None = None) -> Reservation:
+    """End a hold now (its payment page expired). Does nothing to a booking that is not held."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if current.status == Status.HELD:
+            transitions.expire(current, now=now)
+        return current
+
+
+# ---------------------------------------------------------------------------------------------
+# Changing
+
+
+def reservation_modify(
+    *,
+    reservation: Reservation,
+    actor,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    party_size: int | None = None,
+    space: Space | None = None,
+    notes: str | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Change the time, length, party size, space or notes, under the same rules as a new booking.
+
+    Where the venue assigns, the current space is kept if it still fits, otherwise the best free
+    one (of the category asked for) is taken. Staff may move a booking to any free space.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        rules.check_actor(current, actor)
+        venue = current.space.venue
+        if not current.is_active:
+            raise PolicyViolation(f"This reservation is {current.get_status_display().lower()} and cannot be changed.")
+        if not rules.is_staff(actor):
+            rules.check_cutoff(
+                current, "Changes", rules.modification_deadline(current), venue.modification_cutoff_hours, now=now
+            )
+        new_start = starts_at.astimezone(UTC) if starts_at else current.starts_at
+        if ends_at is None and starts_at is None:
+            ends_at = current.ends_at
+        elif ends_at is None and venue.uses_nights:
+            ends_at = stay_period(venue, new_start.astimezone(venue.zone).date(), current.nights)[1]
+        elif ends_at is None:
+            ends_at = new_start + (current.ends_at - current.starts_at)  # keep the booked length
+        new_start, new_end = rules.period_for(venue, new_start, ends_at)
+        new_party = party_size if party_size is not None else current.party_size
+        new_notes = notes if notes is not None else current.notes
+        time_changed = (new_start, new_end) != (current.starts_at, current.ends_at)
+        if space is not None and space.pk != current.space_id and space.venue_id != venue.pk:
+            raise PolicyViolation("A reservation can only move to a space of the same venue.", field="space")
+        if time_changed:
+            rules.check_period(venue, new_start, new_end, now=now)
+
+        if space is not None:
+            candidates = rules.candidates(venue, space=space, category="", party_size=new_party)
+        elif venue.assigns_spaces:
+            others = rules.candidates(venue, space=None, category=current.requested_category, party_size=new_party)
+            keep = [current.space] if current.space.fits(new_party) else []
+            candidates = keep + [other for other in others if other.pk != current.space_id]
+        else:
+            candidates = rules.candidates(venue, space=current.space, category="", party_size=new_party)
+        candidates = rules.check_closures(venue, candidates, new_start, new_end)
+        allocation.expire_stale_holds_in_the_way(candidates, new_start, new_end, now=now)
+
+        before = _snapshot(current)
+        summary_before = summary(current)
+        by_staff = rules.is_staff(actor) and actor.pk != current.guest_id
+        for candidate in allocation.without_overlap(candidates, new_start, new_end, now=now, exclude=current):
+            moved = allocation.claim(
+                candidate,
+                new_start,
+                new_end,
+                lambda candidate=candidate, pk=current.pk: Reservation.objects.filter(pk=pk).update(
+                    space=candidate,
+                    starts_at=new_start,
+                    ends_at=new_end,
+                    party_size=new_party,
+                    notes=new_notes,
+                    price=booking_price(candidate, new_start, new_end),
+                    updated_at=now,
+                ),
+                exclude=current,
+            )
+            if not moved:
+                continue
+            current = _reload(current)
+            after = _snapshot(current)
+            if after != before:
+                changed = {
+                    key: {"before": before[key], "after": after[key]} for key in after if after[key] != before[key]
+                }
+                event = transitions.record(current, Event.MODIFIED, actor, changes=changed)
+                if current.status == Status.CONFIRMED:
+                    notifications.enqueue(
+                        current,
+                        Message.MODIFIED,
+                        key=f"modified:{event.pk}",
+                        context={"before": summary_before, "after": summary(current), "by_staff": by_staff},
+                    )
+            return current
+    named = space or (None if venue.assigns_spaces else current.space)
+    raise SlotUnavailable(rules.unavailable_message(venue, named, new_start, new_party))
+
+
+def _snapshot(reservation: Reservation) -> dict:
+    return {
+        "space": reservation.space.name,
+        "starts_at": reservation.starts_at.isoformat(),
+        "ends_at": reservation.ends_at.isoformat(),
+        "party_size": reservation.party_size,
+        "notes": reservation.notes,
+    }
+
+
+def reservation_cancel(
+    *, reservation: Reservation, actor, reason: str = "", now: datetime | None = None
+) -> Reservation:
+    """Cancel. Guests may until the venue's cut-off; staff always, with a reason. Idempotent.
+
+    Inside the transaction, after the status change and its event, the `cancelled` hook runs
+    (payments refunds what the venue's policy gives; see reservations/hooks.py)."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    with transaction.atomic():
+        current = _lock(reservation)
+        rules.check_actor(current, actor)
+        if current.status == Status.CANCELLED:
+            return current
+        if not current.is_active:
+            raise PolicyViolation(
+                f"This reservation is {current.get_status_display().lower()} and cannot be cancelled."
+            )
+        venue = current.space.venue
+        by_staff = rules.is_staff(actor) and actor.pk != current.guest_id
+        if by_staff and not reason:
+            raise PolicyViolation("Give the guest a reason for the cancellation.", field="reason")
+        if not rules.is_staff(actor):
+            rules.check_cutoff(
+                current, "Cancellation", rules.cancellation_deadline(current), venue.cancellation_cutoff_hours, now=now
+            )
+        was_confirmed = current.status == Status.CONFIRMED
+        transitions.transition(
+            current,
+            Status.CANCELLED,
+            actor=actor,
+            now=now,
+            details={"by": "staff" if by_staff else "guest", "reason": reason},
+            fields={"cancelled_at": now, "cancelled_by": actor, "cancellation_reason": reason, "hold_expires_at": None},
+            # A released hold was never booked: nothing to tell.
+            message=(Message.CANCELLED, f"cancelled:{current.pk}", {"by_staff": by_staff, "reason": reason})
+            if was_confirmed
+            else None,
+        )
+        current = _reload(current)
+        hooks.cancelled.call(current, by_staff=by_staff, actor=actor, now=now)
+        return current
+
+
+def reservation_mark_no_show(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
+    """Staff record that the guest did not come. Only once the booking has started."""
+    now = now or timezone.now()
+    if not rules.is_staff(actor):
+        raise NotAllowed("Only staff can mark a no-show.")
+    with transaction.atomic():
+        current = _lock(reservation)
+        if current.status == Status.NO_SHOW:
+            return current
+        if current.status not in (Status.CONFIRMED, Status.COMPLETED):
+            raise PolicyViolation("Only a confirmed booking can be marked as a no-show.")
+        if current.starts_at > now:
+            raise PolicyViolation("A booking can be marked as a no-show only once it has started.")
+        transitions.transition(current, Status.NO_SHOW, actor=actor, now=now)
+        return _reload(current)

@@ -1,0 +1,83 @@
+"""The one place a reservation's status changes.
+
+A change of status is four writes that belong together, in the caller's transaction: the row (with
+`updated_at` and whatever else the change sets), the history event with its actor, and the e-mail to
+the guest when there is one to send (the outbox). Callers lock the row first and decide whether the
+change is allowed by the venue's rules; this module refuses only a change no rule could allow
+(cancelling a completed booking, say), which would be a bug in the caller.
+"""
+
+from datetime import datetime
+
+from reservations import notifications
+from reservations.models import OutgoingMessage, Reservation, ReservationEvent
+
+Status = Reservation.Status
+Event = ReservationEvent.Kind
+
+# from -> the statuses it may become. A new booking starts as HELD (reservation_hold).
+ALLOWED = {
+    Status.HELD: {Status.CONFIRMED, Status.CANCELLED, Status.EXPIRED},
+    Status.EXPIRED: {Status.CONFIRMED},  # paid after the hold lapsed, and the space was still free
+    Status.CONFIRMED: {Status.CANCELLED, Status.COMPLETED, Status.NO_SHOW},
+    Status.COMPLETED: {Status.NO_SHOW},
+}
+EVENT_OF = {
+    Status.CONFIRMED: Event.CONFIRMED,
+    Status.CANCELLED: Event.CANCELLED,
+    Status.EXPIRED: Event.EXPIRED,
+    Status.COMPLETED: Event.COMPLETED,
+    Status.NO_SHOW: Event.NO_SHOW,
+}
+
+
+def record(reservation: Reservation, kind: str, actor, **details) -> ReservationEvent:
+    """One line of the reservation's history."""
+    return ReservationEvent.objects.create(reservation=reservation, kind=kind, actor=actor, details=details)
+
+
+def transition(
+    reservation: Reservation,
+    to: str,
+    *,
+    actor,
+    now: datetime,
+    details: dict | None = None,
+    fields: dict | None = None,
+    message: tuple[str, str, dict] | None = None,
+) -> Reservation:
+    """Move the locked `reservation` to status `to`, setting `fields` too; record the event with
+    `details`; queue `message` = (kind, dedupe key, context) to the guest. Updates the instance."""
+    if to not in ALLOWED.get(reservation.status, ()):
+        raise ValueError(f"A reservation cannot go from {reservation.status} to {to}.")
+    changes = {"status": to, "updated_at": now, **(fields or {})}
+    Reservation.objects.filter(pk=reservation.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(reservation, name, value)
+    record(reservation, EVENT_OF[to], actor, **(details or {}))
+    if message is not None:
+        kind, key, context = message
+        notifications.enqueue(reservation, kind, key=key, context=context)
+    return reservation
+
+
+def expire(reservation: Reservation, *, now: datetime) -> Reservation:
+    """A hold ran out (or its payment page expired): the slot is free again; the guest is told."""
+    return transition(
+        reservation,
+        Status.EXPIRED,
+        actor=None,
+        now=now,
+        details={"hold_expired_at": reservation.hold_expires_at.isoformat()},
+        message=(OutgoingMessage.Kind.HOLD_EXPIRED, f"hold_expired:{reservation.pk}", {}),
+    )
+
+
+def complete_all(ids: list[int], *, now: datetime) -> int:
+    """Confirmed bookings (locked by the caller) that have ended become completed: one statement for
+    the rows, one for their events, however many. Nothing is sent."""
+    Reservation.objects.filter(pk__in=ids, status=Status.CONFIRMED).update(status=Status.COMPLETED, updated_at=now)
+    ReservationEvent.objects.bulk_create(
+        ReservationEvent(reservation_id=pk, kind=EVENT_OF[Status.COMPLETED], details={}) for pk in ids
+    )
+    return len(ids)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from staff import views
+
+app_name = "staff"
+urlpatterns = [
+    path("day-sheet/", views.day_sheet_view, name="day_sheet"),
+    path("reservations/<str:reference>/move/", views.move_reservation, name="move_reservation"),
+]
