@@ -23,13 +23,15 @@ test: $(VENV)/.installed lint
 	$(PY) -m config.dev exec -- $(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
 	$(PY) -m config.dev exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, then the layers of docs/architecture.md (import-linter's contracts in pyproject.toml).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Security checks (CI runs them after the tests): bandit fails on any high-severity finding in our
 # code; pip-audit fails on a known vulnerability in the pinned production requirements.
 audit: $(VENV)/.installed
-	$(VENV)/bin/bandit --recursive accounts config payments reservations spaces --exclude '*/migrations/*' \
+	$(VENV)/bin/bandit --recursive accounts api config core guest payments privacy reservations spaces staff --exclude '*/migrations/*' \
 		--severity-level high --quiet
 	$(VENV)/bin/pip-audit --requirement requirements/production.txt --no-deps --disable-pip --progress-spinner off
 

@@ -13,6 +13,7 @@ from django.db.models import Func, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from reservations.periods import nights_between
 from spaces.models import Space
 
 # Crockford's base32 without look-alikes: references are read out over the phone.
@@ -151,7 +152,7 @@ class Reservation(models.Model):
 
     @property
     def nights(self) -> int:
-        return (self.local_ends_at.date() - self.local_starts_at.date()).days
+        return nights_between(self.space.venue, self.starts_at, self.ends_at)
 
 
 class ReservationEvent(models.Model):

@@ -81,6 +81,11 @@ def on_grid(period: Period, starts_at: datetime, interval_minutes: int) -> bool:
     return offset >= timedelta(0) and offset % timedelta(minutes=interval_minutes) == timedelta(0)
 
 
+def nights_between(venue: Venue, starts_at: datetime, ends_at: datetime) -> int:
+    """Nights of a stay: counted in local dates, so a stay across a clock change is still its nights."""
+    return (ends_at.astimezone(venue.zone).date() - starts_at.astimezone(venue.zone).date()).days
+
+
 def stay_period(venue: Venue, arrival: date, nights: int) -> tuple[datetime, datetime]:
     """A hotel stay: check-in time on the arrival date to check-out time `nights` days later."""
     return (

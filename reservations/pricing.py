@@ -10,14 +10,10 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from reservations import hooks
+from reservations.periods import nights_between
 from spaces.models import PaymentMode, Space, Venue
 
 CENT = Decimal("0.01")
-
-
-def nights_between(venue: Venue, starts_at: datetime, ends_at: datetime) -> int:
-    """Nights of a stay: local dates, so a stay across a clock change is still its nights."""
-    return (ends_at.astimezone(venue.zone).date() - starts_at.astimezone(venue.zone).date()).days
 
 
 def price_for(venue: Venue, space: Space, nights: int = 1) -> Decimal:

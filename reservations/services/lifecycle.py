@@ -136,15 +136,7 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
             transitions.expire(locked, now=now)
             expired = locked
         else:
-            transitions.transition(
-                locked,
-                Status.CONFIRMED,
-                actor=actor,
-                now=now,
-                details=waived,
-                fields={"hold_expires_at": None},
-                message=(Message.CONFIRMED, f"confirmed:{locked.pk}", {}),
-            )
+            transitions.confirm(locked, actor=actor, now=now, details=waived)
             return _reload(locked)
     raise HoldExpired(
         f"Your hold ran out at {format_local(expired.space.venue, expired.hold_expires_at, with_date=False)}. "
@@ -181,15 +173,7 @@ def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None =
         details = {"paid": True, **({"late_payment": True} if late else {})}
 
         def confirm():
-            return transitions.transition(
-                current,
-                Status.CONFIRMED,
-                actor=None,
-                now=now,
-                details=details,
-                fields={"hold_expires_at": None},
-                message=(Message.CONFIRMED, f"confirmed:{current.pk}", {}),
-            )
+            return transitions.confirm(current, actor=None, now=now, details=details)
 
         if not late:
             confirm()

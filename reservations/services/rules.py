@@ -11,8 +11,7 @@ from django.db.models import Q, QuerySet
 
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation
-from reservations.periods import format_local, on_grid, periods_around
-from reservations.pricing import nights_between
+from reservations.periods import format_local, nights_between, on_grid, periods_around
 from reservations.wording import duration_words
 from spaces.models import Closure, Space, Venue
 

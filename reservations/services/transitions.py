@@ -61,6 +61,19 @@ def transition(
     return reservation
 
 
+def confirm(reservation: Reservation, *, actor, now: datetime, details: dict) -> Reservation:
+    """A hold (or a lapsed hold that was paid for) becomes a booking; the guest gets the confirmation."""
+    return transition(
+        reservation,
+        Status.CONFIRMED,
+        actor=actor,
+        now=now,
+        details=details,
+        fields={"hold_expires_at": None},
+        message=(OutgoingMessage.Kind.CONFIRMED, f"confirmed:{reservation.pk}", {}),
+    )
+
+
 def expire(reservation: Reservation, *, now: datetime) -> Reservation:
     """A hold ran out (or its payment page expired): the slot is free again; the guest is told."""
     return transition(

@@ -11,8 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from reservations.periods import stay_period
 from reservations.services import reservation_book, reservation_modify
-
-from .conftest import at, make_user, next_weekday
+from tests.reservations.conftest import at, make_user, next_weekday
 
 pytestmark = pytest.mark.django_db
 TUESDAY = 1

@@ -15,8 +15,7 @@ from django.utils import timezone
 from reservations.admin import CSV_COLUMNS
 from reservations.models import Reservation, ReservationEvent
 from reservations.services import reservation_book, reservation_cancel
-
-from .conftest import at, make_user, next_weekday
+from tests.reservations.conftest import at, make_user, next_weekday
 
 pytestmark = pytest.mark.django_db
 TUESDAY, WEDNESDAY = 1, 2

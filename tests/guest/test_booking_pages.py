@@ -11,8 +11,7 @@ from django.utils import timezone
 from reservations.models import Reservation
 from reservations.services import reservation_book, reservation_hold
 from spaces.models import Venue
-
-from .conftest import at, next_weekday
+from tests.reservations.conftest import at, next_weekday
 
 pytestmark = pytest.mark.django_db
 TUESDAY = 1
