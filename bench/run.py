@@ -5,7 +5,7 @@
 2. Migrations, then the data: venues, users with sessions, reservations in bulk SQL (bench/data.py).
 3. gunicorn serving config.wsgi with config.settings.production (sync workers, as the Dockerfile),
    plain HTTP on 127.0.0.1 (no TLS: SECURE_SSL_REDIRECT=false), persistent connections, a SECRET_KEY
-   made for the run, and the /_bench/ ceilings of config/bench.py switched on.
+   made for the run, and the /_bench/ ceilings of core/bench.py switched on.
 4. Load from another process (bench/load.py), phase by phase; every figure is also a ratio to a
    ceiling measured by the same server in the same run.
 5. A table on the terminal, the figures as JSON in bench/results/, and the double-booking check in SQL.
@@ -607,7 +607,7 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, help="virtual users of the throughput phases (2 x workers)")
     parser.add_argument("--users", type=int, default=1000, help="guests who book (1000)")
     parser.add_argument(
-        "--no-rate-limits", action="store_true", help="what-if: switch off config/ratelimit.py's counters"
+        "--no-rate-limits", action="store_true", help="what-if: switch off core/ratelimit.py's counters"
     )
     args = parser.parse_args(argv)
     profile = PROFILES["quick" if args.quick else "full"]

@@ -11,7 +11,7 @@ def _media_and_mail(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    # Rate limits (allauth's and config/ratelimit.py's) count in the cache, and every test client has the
+    # Rate limits (allauth's and core/ratelimit.py's) count in the cache, and every test client has the
     # same IP address: no test may inherit another's attempts.
     cache.clear()
     yield

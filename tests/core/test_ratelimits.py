@@ -1,4 +1,4 @@
-"""Rate limits beyond log-in (config/ratelimit.py) and request size limits, through real requests.
+"""Rate limits beyond log-in (core/ratelimit.py) and request size limits, through real requests.
 
 Limits are lowered per test through settings. Their windows are a day long, so that no test can
 straddle the end of a window and be let through by a fresh one.

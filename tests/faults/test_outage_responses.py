@@ -1,6 +1,6 @@
 """What a request gets while the database is unreachable, in-process: 503 with Retry-After, JSON for
 the API and for clients that ask for JSON, the 503 page for browsers; never a 500 or a traceback.
-config/outage.py does it; test_database_restart.py shows the same with gunicorn and a real restart."""
+core/outage.py does it; test_database_restart.py shows the same with gunicorn and a real restart."""
 
 import socket
 
