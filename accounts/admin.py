@@ -1,3 +1,8 @@
+"""Accounts in the admin: superusers only (a venue's managers give roles by e-mail address on the venue's
+page). A person's e-mail addresses are shown on their account, so the admin has one "Accounts" section,
+not allauth's beside ours."""
+
+from allauth.account.models import EmailAddress, EmailConfirmation
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
@@ -31,6 +36,16 @@ class UserChangeForm(_UniqueEmailMixin, auth_forms.UserChangeForm):
         fields = "__all__"
 
 
+for model in (EmailAddress, EmailConfirmation):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+def _superuser(request) -> bool:
+    user = request.user
+    return user.is_active and user.is_superuser
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
@@ -54,4 +69,37 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     ]
-    readonly_fields = ["last_login", "date_joined"]
+    readonly_fields = ["last_login", "date_joined", "email_addresses"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [*fieldsets, ("E-mail addresses (allauth)", {"fields": ["email_addresses"]})]
+
+    @admin.display(description="addresses")
+    def email_addresses(self, user):
+        addresses = EmailAddress.objects.filter(user=user).order_by("-primary", "email")
+        return (
+            ", ".join(
+                f"{address.email} ({'primary, ' if address.primary else ''}"
+                f"{'verified' if address.verified else 'not verified'})"
+                for address in addresses
+            )
+            or "—"
+        )
+
+    def has_module_permission(self, request):
+        return _superuser(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _superuser(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _superuser(request)
+
+    def has_add_permission(self, request):
+        return _superuser(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return _superuser(request)

@@ -14,6 +14,7 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import AfterValidator, AwareDatetime, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
+from accounts.two_factor import TwoFactorRequired, has_two_factor
 from api.schemas import Text, error_responses
 from core import ratelimit
 from payments.services import checkout_start, takes_payment
@@ -28,7 +29,9 @@ from reservations.services import (
     reservation_hold,
     reservation_modify,
 )
+from spaces import powers
 from spaces.models import Space, Venue
+from spaces.powers import Power
 
 router = Router(tags=["reservations"])
 
@@ -332,10 +335,13 @@ class ListQuery(Schema):
     when: Literal["upcoming", "past"] | None = Field(None, description="Only upcoming, or only past, reservations.")
 
 
-def _list_for(request, user, query: ListQuery):
+def _list_for(request, user, query: ListQuery, *, venue_ids: set[int] | None = None):
+    """The user's reservations; with `venue_ids`, only those at these venues (what staff may see)."""
     if query.when:
-        return guest_reservations(guest=user, when=query.when)
-    return Reservation.objects.filter(guest=user).select_related("space__venue").order_by("-starts_at", "-pk")
+        found = guest_reservations(guest=user, when=query.when)
+    else:
+        found = Reservation.objects.filter(guest=user).select_related("space__venue").order_by("-starts_at", "-pk")
+    return found if venue_ids is None else found.filter(space__venue_id__in=venue_ids)
 
 
 @router.get(
@@ -353,25 +359,32 @@ def my_reservations(request, query: Query[ListQuery]):
 )
 @paginate(Pages)
 def user_reservations(request, user_id: int, query: Query[ListQuery]):
-    """`user_id` is a user's id (or use `/api/reservations/me`). Another user's list is for staff only."""
+    """`user_id` is a user's id (or use `/api/reservations/me`). Another user's list is for the staff of
+    a venue, and holds only that venue's bookings (every venue's for a superuser)."""
     me = _user(request)
-    if user_id != me.pk and not me.is_staff:
+    if user_id == me.pk:
+        return _list_for(request, me, query)
+    if powers.is_venue_staff(me) and not has_two_factor(me):
+        raise TwoFactorRequired
+    venue_ids = powers.venue_ids(me, Power.VIEW_BOOKINGS)
+    if venue_ids is not None and not venue_ids:
         raise HttpError(403, "You can only list your own reservations.")
     owner = get_object_or_404(get_user_model(), pk=user_id)
-    return _list_for(request, owner, query)
+    return _list_for(request, owner, query, venue_ids=venue_ids)
 
 
 def _visible(request, reference: str) -> Reservation:
     user = _user(request)
     reservation = Reservation.objects.select_related("space__venue").filter(reference=reference).first()
-    if reservation is None or not (user.is_staff or reservation.guest_id == user.pk):
+    own = reservation is not None and reservation.guest_id == user.pk
+    if not own and (reservation is None or not powers.may(user, Power.VIEW_BOOKINGS, reservation.space.venue)):
         raise HttpError(404, "Reservation not found.")  # never reveal that someone else's exists
     return reservation
 
 
 @router.get(
     "/reservations/{reference}",
-    response={200: ReservationOut, **error_responses(401, 404)},
+    response={200: ReservationOut, **error_responses(401, 403, 404)},
     summary="One reservation, by reference",
 )
 def get_reservation(request, reference: Reference):

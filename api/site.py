@@ -14,6 +14,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import SessionAuth as NinjaSessionAuth
 
+from accounts.two_factor import TwoFactorRequired
 from api.reservations import router as reservations_router
 from api.throttle import ApiThrottle
 from api.venues import router as venues_router
@@ -78,6 +79,11 @@ def booking_refused(request, error: BookingError):
     if error.field:
         body["field"] = error.field
     return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(TwoFactorRequired)
+def two_factor_required(request, error: TwoFactorRequired):
+    return api.create_response(request, {"detail": error.message}, status=403)
 
 
 @api.exception_handler(Http404)

@@ -92,8 +92,11 @@ def run(host="127.0.0.1", port=8000):
         site = f"http://{host}:{port}"
         print(
             f"\nHoldfast is running at {site}/\n"
-            f"  admin (staff):   {site}/admin/   staff@holdfast.local / holdfast-staff"
-            " (asks to set up an authenticator app first)\n"
+            f"  admin (staff):   {site}/admin/   staff@holdfast.local / holdfast-staff (every venue)\n"
+            "                   manager@holdfast.local / holdfast-manager (Trattoria Aurora's manager)\n"
+            "                   host@holdfast.local / holdfast-host (Trattoria Aurora's host)\n"
+            "                   staff set up an authenticator app at their first visit\n"
+            f"  day sheet:       {site}/staff/day-sheet/\n"
             f"  guest log-in:    {site}/accounts/login/   guest@holdfast.local / holdfast-guest\n"
             "  a Celery worker and scheduler send e-mails, printed in this terminal. Ctrl-C stops everything.\n",
             flush=True,

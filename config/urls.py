@@ -8,6 +8,7 @@ from api.site import api
 from core import views as core_views
 from guest import urls as guest_urls
 from guest import venue as guest_venue
+from staff import two_factor
 
 # Staff log in through allauth's log-in page, so its rate limits also guard the admin.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -16,6 +17,8 @@ urlpatterns = [
     path("", guest_venue.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # allauth's authenticator set-up, returning staff to where they were going (staff/two_factor.py).
+    path("accounts/2fa/totp/activate/", two_factor.activate_totp, name="mfa_activate_totp"),
     path("accounts/", include("allauth.urls")),
     path("accounts/", include((guest_urls.account_urls, "accounts"))),
     path("venues/", include((guest_urls.venue_urls, "spaces"))),

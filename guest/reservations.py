@@ -37,6 +37,8 @@ from reservations.services import (
     reservation_modify,
 )
 from reservations.wording import duration_words, space_noun
+from spaces import powers
+from spaces.powers import Power
 
 PAST_PER_PAGE = 20
 Status = Reservation.Status
@@ -47,11 +49,19 @@ def _status_for(error: BookingError) -> int:
 
 
 def _visible_reservation(request, reference) -> Reservation:
-    """The reservation if it is the user's own (or the user is staff); otherwise 404, never 403."""
+    """The reservation if it is the user's own (or the venue's staff may see it); otherwise 404, never 403.
+    Staff whose role would let them see it but who have no authenticator yet are sent to set one up
+    (TwoFactorRequired, answered by staff.two_factor's middleware)."""
     reservation = get_object_or_404(Reservation.objects.select_related("space__venue", "guest"), reference=reference)
-    if not (request.user.is_staff or reservation.guest_id == request.user.pk):
+    own = reservation.guest_id == request.user.pk
+    if not (own or powers.may(request.user, Power.VIEW_BOOKINGS, reservation.space.venue)):
         raise Http404("No such reservation.")
     return reservation
+
+
+def _acts_as_staff(user, reservation: Reservation) -> bool:
+    """Does `user` change this reservation as the venue's staff (past the cut-offs, with a reason)?"""
+    return powers.can(user, Power.CHANGE_BOOKINGS, reservation.space.venue)
 
 
 def _own_reservation(request, reference) -> Reservation:
@@ -84,7 +94,7 @@ def _search_url(reservation: Reservation) -> str:
 def _rules(reservation: Reservation, user, now: datetime) -> dict:
     """What the guest may still do, and the venue's rules in plain words with their local times."""
     venue = reservation.space.venue
-    staff = user.is_staff
+    staff = _acts_as_staff(user, reservation)
     modify_until = modification_deadline(reservation)
     cancel_until = cancellation_deadline(reservation)
     held = reservation.status == Status.HELD
@@ -385,7 +395,7 @@ def cancel(request, reference):
     reservation = _visible_reservation(request, reference)
     venue = reservation.space.venue
     rules = _rules(reservation, request.user, timezone.now())
-    asks_reason = request.user.is_staff and reservation.guest_id != request.user.pk
+    asks_reason = _acts_as_staff(request.user, reservation) and reservation.guest_id != request.user.pk
     problem, status = "", 200
     if not reservation.is_active:
         messages.info(request, f"Reservation {reservation.reference} is {reservation.get_status_display().lower()}.")
@@ -406,7 +416,7 @@ def cancel(request, reference):
         "venue": venue,
         "problem": problem,
         "asks_reason": asks_reason,
-        "refund": refund_preview(reservation, by_staff=asks_reason),
+        "refund": refund_preview(reservation, by_staff=asks_reason, actor=request.user),
         "paid": reservation.payments.filter(status="paid").exists(),
         "starts": format_local(venue, reservation.starts_at),
         "ends": format_local(venue, reservation.ends_at),

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
@@ -12,10 +13,17 @@ from payments.models import Payment, Refund, StripeEvent
 from payments.services import refund_issue
 from reservations.admin import add_reservation_inline
 from reservations.exceptions import BookingError
+from spaces import powers
+from spaces.admin_scope import VenueScoped, VenueScopedInline
+from spaces.powers import Power
 
 
-class RefundInline(admin.TabularInline):
+class RefundInline(VenueScopedInline, admin.TabularInline):
     model = Refund
+    venue_path = "payment__reservation__space__venue"
+    parent_venue_path = "reservation__space__venue"
+    view_power = Power.VIEW_PAYMENTS
+    change_power = None
     extra = 0
     can_delete = False
     fields = ["created_at", "amount", "currency", "status", "reason", "stripe_refund_id", "last_error"]
@@ -25,10 +33,14 @@ class RefundInline(admin.TabularInline):
         return False
 
 
-class PaymentInline(admin.TabularInline):
-    """Shown on each reservation."""
+class PaymentInline(VenueScopedInline, admin.TabularInline):
+    """Shown on each reservation, to those who may see the venue's payments."""
 
     model = Payment
+    venue_path = "reservation__space__venue"
+    parent_venue_path = "space__venue"
+    view_power = Power.VIEW_PAYMENTS
+    change_power = None
     extra = 0
     can_delete = False
     fields = [
@@ -61,7 +73,12 @@ class RefundForm(forms.Form):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(VenueScoped, admin.ModelAdmin):
+    """A venue's managers see its payments and refund beyond the policy (the refund page)."""
+
+    venue_path = "reservation__space__venue"
+    view_power = Power.VIEW_PAYMENTS
+    change_power = Power.REFUND
     list_display = ["created_at", "reservation", "amount", "currency", "status", "paid_at"]
     list_filter = ["status", "currency"]
     list_select_related = ["reservation"]
@@ -96,9 +113,9 @@ class PaymentAdmin(admin.ModelAdmin):
         ]
 
     def refund_view(self, request, pk):
-        if not self.has_change_permission(request):
-            return redirect("admin:index")
-        payment = Payment.objects.select_related("reservation").get(pk=pk)
+        payment = self.get_queryset(request).select_related("reservation__space__venue").filter(pk=pk).first()
+        if payment is None or not self.has_change_permission(request, payment):
+            raise PermissionDenied
         refundable = payment.refundable()
         form = RefundForm(request.POST or None, initial={"amount": refundable})
         if request.method == "POST" and form.is_valid():
@@ -126,7 +143,10 @@ class PaymentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(VenueScoped, admin.ModelAdmin):
+    venue_path = "payment__reservation__space__venue"
+    view_power = Power.VIEW_PAYMENTS
+    change_power = None
     list_display = ["created_at", "payment", "amount", "currency", "status", "stripe_refund_id"]
     list_filter = ["status"]
     search_fields = ["stripe_refund_id", "payment__stripe_payment_intent_id", "payment__reservation__reference"]
@@ -141,6 +161,20 @@ class RefundAdmin(admin.ModelAdmin):
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
+    """Stripe's raw events belong to no one venue: superusers only."""
+
+    def has_module_permission(self, request):
+        return _superuser(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _superuser(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     list_display = ["received_at", "type", "event_id"]
     list_filter = ["type"]
     search_fields = ["event_id"]
@@ -148,3 +182,7 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+def _superuser(request) -> bool:
+    return powers.venue_ids(request.user, Power.VIEW_PAYMENTS) is None

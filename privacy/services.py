@@ -29,6 +29,8 @@ from reservations.emails import render_subject
 from reservations.exceptions import PolicyViolation
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.services import cancellation_deadline, reservation_cancel
+from spaces import powers
+from spaces.powers import Power
 
 ACCOUNT_DELETED_REASON = "Account deleted"
 ERASED = "(erased)"
@@ -165,7 +167,9 @@ def account_deletion_preview(*, user, now: datetime | None = None) -> dict:
     cancelled, kept = [], []
     for reservation in _upcoming(user, now):
         cancellable = (
-            user.is_staff or reservation.status == Reservation.Status.HELD or now <= cancellation_deadline(reservation)
+            powers.can(user, Power.CHANGE_BOOKINGS, reservation.space.venue)
+            or reservation.status == Reservation.Status.HELD
+            or now <= cancellation_deadline(reservation)
         )
         (cancelled if cancellable else kept).append(reservation)
     return {"cancelled": cancelled, "kept": kept, "total": Reservation.objects.filter(guest=user).count()}

@@ -2,39 +2,47 @@
 through reservations.services, so the admin obeys the same rules as guests and the API; a refusal
 (an overlap, a closure...) comes back as a form error or a message, never a 500."""
 
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from accounts.services import guest_for_booking
+from accounts.two_factor import TwoFactorRequired
 from reservations import notifications, services
 from reservations.exceptions import BookingError
+from reservations.exports import reservations_csv_response
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
+from spaces import powers
+from spaces.admin_scope import VenueScoped, VenueScopedInline, VenueTimeZoneAdmin, local_wall_time
+from spaces.powers import Power
 
 
-class ReservationEventInline(admin.TabularInline):
+class ReservationEventInline(VenueScopedInline, admin.TabularInline):
     model = ReservationEvent
+    venue_path = "reservation__space__venue"
+    parent_venue_path = "space__venue"
+    change_power = None
     extra = 0
     can_delete = False
     fields = ["at", "kind", "actor", "details"]
     readonly_fields = fields
     verbose_name_plural = "history"
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 class ReservationAdminForm(forms.ModelForm):
-    """Validates by asking the booking service to make the change; its refusal is a form error."""
+    """Validates by asking the booking service to make the change; its refusal is a form error.
+
+    Times are the venue's wall times (the page says which zone). A booking for a guest by phone or at
+    the door names the guest by e-mail address (an account is made when there is none); superusers
+    may also pick an existing account. The guest of a booking is not changed here."""
+
+    guest_email = forms.EmailField(label="guest's e-mail address", required=False)
+    guest_name = forms.CharField(label="guest's name", max_length=150, required=False)
+    guest_phone = forms.CharField(label="guest's phone", max_length=32, required=False)
 
     class Meta:
         model = Reservation
@@ -44,32 +52,44 @@ class ReservationAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
+        venue = cleaned["space"].venue
+        starts_at = local_wall_time(cleaned["starts_at"], venue)
+        ends_at = local_wall_time(cleaned["ends_at"], venue)
         try:
             if self.instance.pk:
                 self.result = services.reservation_modify(
                     reservation=self.instance,
                     actor=self.actor,
                     space=cleaned["space"],
-                    starts_at=cleaned["starts_at"],
-                    ends_at=cleaned["ends_at"],
+                    starts_at=starts_at,
+                    ends_at=ends_at,
                     party_size=cleaned["party_size"],
                     notes=cleaned["notes"],
                 )
             else:
-                if not cleaned.get("guest"):
-                    raise forms.ValidationError({"guest": "Choose the guest the booking is for."})
+                guest = cleaned.get("guest")
+                if guest is None and cleaned.get("guest_email"):
+                    guest = guest_for_booking(
+                        email=cleaned["guest_email"],
+                        name=cleaned.get("guest_name", ""),
+                        phone=cleaned.get("guest_phone", ""),
+                    )
+                if guest is None:
+                    raise forms.ValidationError({"guest_email": "Choose the guest the booking is for."})
                 self.result = services.reservation_book(
-                    guest=cleaned["guest"],
+                    guest=guest,
                     actor=self.actor,
                     space=cleaned["space"],
-                    starts_at=cleaned["starts_at"],
-                    ends_at=cleaned["ends_at"],
+                    starts_at=starts_at,
+                    ends_at=ends_at,
                     party_size=cleaned["party_size"],
                     notes=cleaned["notes"],
                 )
         except BookingError as error:
             field = error.field if error.field in self.fields else None
             raise forms.ValidationError({field: error.message} if field else error.message) from error
+        except TwoFactorRequired as error:
+            raise forms.ValidationError(error.message) from error
         return cleaned
 
     def _post_clean(self):
@@ -85,10 +105,32 @@ class CancelForm(forms.Form):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
+    """Hosts and managers of a venue see and change its bookings and book for guests; only managers
+    export them. Times are shown and taken in the venue's zone."""
+
+    venue_path = "space__venue"
+    view_power = Power.VIEW_BOOKINGS
+    change_power = Power.CHANGE_BOOKINGS
+    add_power = Power.BOOK_FOR_GUESTS
     form = ReservationAdminForm
-    list_display = ["reference", "venue_name", "space", "starts_at", "party_size", "status", "guest_email"]
-    list_filter = ["status", "space__venue", "space", "starts_at"]
+    list_display = [
+        "reference",
+        "venue_name",
+        "space",
+        "local_start",
+        "party_size",
+        "status",
+        "guest_name",
+        "guest_email",
+        "guest_phone",
+    ]
+    list_filter = [
+        "status",
+        ("space__venue", admin.RelatedOnlyFieldListFilter),
+        ("space", admin.RelatedOnlyFieldListFilter),
+        "starts_at",
+    ]
     list_select_related = ["space__venue", "guest"]
     date_hierarchy = "starts_at"
     search_fields = ["reference", "guest__email", "guest__name"]
@@ -118,9 +160,21 @@ class ReservationAdmin(admin.ModelAdmin):
     def venue_name(self, obj):
         return obj.space.venue.name
 
-    @admin.display(description="guest", ordering="guest__email")
+    @admin.display(description="starts (venue's time)", ordering="starts_at")
+    def local_start(self, obj):
+        return f"{obj.local_starts_at:%a %d %b %Y %H:%M} ({obj.space.venue.time_zone})"
+
+    @admin.display(description="guest", ordering="guest__name")
+    def guest_name(self, obj):
+        return (obj.guest.name or "—") if obj.guest_id else "(removed)"
+
+    @admin.display(description="e-mail", ordering="guest__email")
     def guest_email(self, obj):
-        return obj.guest.email if obj.guest_id else "(removed)"
+        return obj.guest.email if obj.guest_id else ""
+
+    @admin.display(description="phone")
+    def guest_phone(self, obj):
+        return obj.guest.phone if obj.guest_id else ""
 
     def get_inlines(self, request, obj):
         return [*self.extra_inlines, *super().get_inlines(request, obj)]
@@ -128,15 +182,33 @@ class ReservationAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         form.actor = request.user
+        zone = obj.space.venue.time_zone if obj else "the venue's time zone"
+        for name in ("starts_at", "ends_at"):
+            if name in form.base_fields:
+                form.base_fields[name].help_text = f"In {zone}."
         return form
 
     def get_fields(self, request, obj=None):
-        editable = ["guest", "space", "starts_at", "ends_at", "party_size", "notes"]
-        return editable if obj is None else editable + self.readonly_fields
+        booking = ["space", "starts_at", "ends_at", "party_size", "notes"]
+        if obj is not None:  # the guest is who the booking is for: not changed here
+            return ["guest_summary", *booking, *self.readonly_fields]
+        guest = ["guest_email", "guest_name", "guest_phone"]
+        # Picking any account by id is for superusers; the venue's staff name the guest by e-mail.
+        return (["guest", *guest] if request.user.is_superuser else guest) + booking
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["guest_summary", *self.readonly_fields] if obj is not None else []
+
+    @admin.display(description="guest")
+    def guest_summary(self, obj):
+        guest = obj.guest
+        if guest is None:
+            return "(removed)"
+        return " · ".join(part for part in (guest.name, guest.email, guest.phone) if part)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         with transaction.atomic():
-            response = super().changeform_view(request, object_id, form_url, extra_context)
+            response = super().changeform_view(request, object_id, form_url, extra_context)  # in the venue's zone
             context = getattr(response, "context_data", None) or {}
             if request.method == "POST" and context.get("errors"):
                 # The form booked through the service while validating; when something else on the
@@ -161,6 +233,9 @@ class ReservationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # cancel instead: the history and the guest's e-mail depend on it
 
+    def has_export_permission(self, request):
+        return self._allowed(request, Power.EXPORT)
+
     def get_urls(self):
         return [
             path("cancel/", self.admin_site.admin_view(self.cancel_view), name="reservations_reservation_cancel"),
@@ -182,7 +257,7 @@ class ReservationAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
-        reservations = list(Reservation.objects.filter(pk__in=ids).select_related("space__venue", "guest"))
+        reservations = list(self.get_queryset(request).filter(pk__in=ids).select_related("space__venue", "guest"))
         form = CancelForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             done = 0
@@ -216,20 +291,24 @@ class ReservationAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{reservation.reference}: {error}", messages.ERROR)
         self.message_user(request, f"Marked {done} reservation(s) as no-show.", messages.SUCCESS)
 
-    @admin.action(description="Export selected as CSV", permissions=["view"])
+    @admin.action(description="Export selected as CSV", permissions=["export"])
     def export_selected_csv(self, request, queryset):
-        return reservations_csv_response(queryset)
+        return reservations_csv_response(self._exportable(request, queryset))
+
+    def _exportable(self, request, queryset):
+        ids = powers.venue_ids(request.user, Power.EXPORT)
+        return queryset if ids is None else queryset.filter(space__venue_id__in=ids)
 
     def export_csv_view(self, request):
         """The changelist as CSV: same filters, search and ordering (same query string), every page."""
-        if not self.has_view_or_change_permission(request):
+        if not self.has_export_permission(request):
             raise PermissionDenied
         try:
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
             self.message_user(request, "Those filters are not valid; nothing was exported.", messages.ERROR)
             return redirect("admin:reservations_reservation_changelist")
-        return reservations_csv_response(changelist.queryset)
+        return reservations_csv_response(self._exportable(request, changelist.queryset))
 
 
 def add_reservation_inline(inline) -> None:
@@ -239,68 +318,11 @@ def add_reservation_inline(inline) -> None:
         ReservationAdmin.extra_inlines.append(inline)
 
 
-CSV_COLUMNS = [
-    "reference",
-    "venue",
-    "space",
-    "local start",
-    "local end",
-    "time zone",
-    "party size",
-    "status",
-    "guest name",
-    "guest e-mail",
-    "notes",
-    "created at",
-]
-
-
-class _Echo:
-    """csv.writer writes a row into this and we hand the line straight to the response."""
-
-    def write(self, value):
-        return value
-
-
-def _cell(value: str) -> str:
-    # A guest-typed value starting like a formula would run as one in a spreadsheet (CSV injection).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def reservation_csv_rows(queryset):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    # iterator(): the export may be the whole table; rows are streamed, not held in memory.
-    for reservation in queryset.select_related("space__venue", "guest").iterator(chunk_size=500):
-        venue = reservation.space.venue
-        guest = reservation.guest
-        yield writer.writerow(
-            [
-                reservation.reference,
-                venue.name,
-                reservation.space.name,
-                reservation.starts_at.astimezone(venue.zone).strftime("%Y-%m-%d %H:%M"),
-                reservation.ends_at.astimezone(venue.zone).strftime("%Y-%m-%d %H:%M"),
-                venue.time_zone,
-                reservation.party_size,
-                reservation.get_status_display(),
-                _cell(guest.name) if guest else "",
-                _cell(guest.email) if guest else "",
-                _cell(reservation.notes),
-                reservation.created_at.isoformat(timespec="seconds"),
-            ]
-        )
-
-
-def reservations_csv_response(queryset) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(reservation_csv_rows(queryset), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="reservations.csv"'
-    return response
-
-
 @admin.register(OutgoingMessage)
-class OutgoingMessageAdmin(admin.ModelAdmin):
-    """Staff see every e-mail to guests, whether it went out, and can send one again."""
+class OutgoingMessageAdmin(VenueScoped, admin.ModelAdmin):
+    """The venue's staff see its e-mails to guests, whether they went out, and can send one again."""
+
+    venue_path = "reservation__space__venue"
 
     list_display = ["created_at", "kind", "to_email", "reservation", "status", "attempts", "sent_at", "short_error"]
     list_filter = ["status", "kind"]
@@ -319,6 +341,10 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # Nothing on the page can be edited; "change" is what the resend action needs.
+        return super().has_change_permission(request, obj) and obj is None
 
     @admin.action(description="Send selected messages again", permissions=["change"])
     def resend_selected(self, request, queryset):

@@ -4,6 +4,7 @@ import zoneinfo
 from decimal import Decimal
 from functools import cached_property
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -307,3 +308,24 @@ class Closure(models.Model):
             errors["space"] = "That space belongs to another venue."
         if errors:
             raise ValidationError(errors)
+
+
+class VenueRole(models.Model):
+    """A member of staff's role at one venue: what they may do there (spaces/powers.py). Staff without
+    a role at a venue have, for that venue, a guest's powers; superusers act everywhere."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Manager (everything for the venue)"
+        HOST = "host", "Host (day sheet and bookings, no settings or refunds beyond the policy)"
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="venue_roles")
+    role = models.CharField(max_length=10, choices=Role.choices)
+
+    class Meta:
+        ordering = ["venue", "role", "user"]
+        verbose_name = "staff role"
+        constraints = [models.UniqueConstraint(fields=["venue", "user"], name="venue_role_one_per_user")]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display().split(' (')[0]} of {self.venue}"

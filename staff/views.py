@@ -18,7 +18,9 @@ from reservations import services
 from reservations.exceptions import BookingError
 from reservations.models import Reservation
 from reservations.selectors import day_sheet
+from spaces import powers
 from spaces.models import Space, Venue
+from spaces.powers import Power
 
 
 class DaySheetForm(forms.Form):
@@ -46,13 +48,6 @@ class SheetEntry:
 
     reservation: Reservation
     move_to: list[Space] = field(default_factory=list)
-
-
-def _may(user, action: str) -> bool:
-    """The admin's rule: changing implies viewing."""
-    if action == "view" and user.has_perm("reservations.view_reservation"):
-        return True
-    return user.has_perm("reservations.change_reservation")
 
 
 def _local_today(venue: Venue) -> date:
@@ -95,14 +90,16 @@ def _free_spaces_to_move_to(venue: Venue, spaces: list[Space], entries: list[She
 @staff_member_required
 def day_sheet_view(request):
     """One venue's day: every space with its reservations, in the venue's local time."""
-    # Being staff only opens the admin; what a member of staff may see there is set by permissions.
-    if not _may(request.user, "view"):
+    # Being staff only opens the admin; the venues a member of staff sees are those of their roles.
+    venues = list(powers.venues(request.user, Power.VIEW_BOOKINGS).order_by("name", "pk"))
+    if not venues and not request.user.is_superuser:
         raise PermissionDenied
-    venues = list(Venue.objects.order_by("name", "pk"))
     data = request.GET.copy()
-    # Without a choice: the first venue, and today where that venue is.
+    # Without a choice: the staff member's own venue (a superuser's first role, else the first venue),
+    # and today where that venue is.
     if venues and not data.get("venue"):
-        data["venue"] = str(venues[0].pk)
+        own = powers.roles(request.user)
+        data["venue"] = str(next((venue.pk for venue in venues if venue.pk in own), venues[0].pk))
     chosen = next((venue for venue in venues if str(venue.pk) == data.get("venue")), None)
     if chosen is not None and not data.get("day"):
         data["day"] = _local_today(chosen).isoformat()
@@ -133,10 +130,10 @@ def _day_sheet_url(venue: Venue, day: date) -> str:
 @staff_member_required
 @require_POST
 def move_reservation(request, reference):
-    if not _may(request.user, "change"):
-        raise PermissionDenied
     reservation = get_object_or_404(Reservation.objects.select_related("space__venue"), reference=reference)
     venue = reservation.space.venue
+    if not powers.can(request.user, Power.CHANGE_BOOKINGS, venue):
+        raise PermissionDenied
     form = MoveForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"{reservation.reference}: choose the space to move to.")

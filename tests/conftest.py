@@ -19,7 +19,7 @@ def _fresh_rate_limits():
 
 
 # Every member of staff who logs in during a test gets an authenticator app with this secret, as if they
-# had set it up: staff reach the admin and the staff pages only with one (accounts/middleware.py), and
+# had set it up: staff reach the admin and the staff pages only with one (staff/two_factor.py), and
 # most tests of those pages are not about two-factor authentication. Production has no such shortcut.
 STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 _STAFF_TOTP_RECEIVER = "tests.conftest.give_staff_an_authenticator"

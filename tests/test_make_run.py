@@ -74,6 +74,7 @@ def test_make_run_serves_demo_data_stops_everything_on_ctrl_c_and_keeps_the_data
     try:
         banner = read_until(first, "Ctrl-C stops everything")
         assert "staff@holdfast.local / holdfast-staff" in banner
+        assert "manager@holdfast.local / holdfast-manager" in banner and "host@holdfast.local / holdfast-host" in banner
         assert "guest@holdfast.local / holdfast-guest" in banner
         status, home = get(f"http://127.0.0.1:{port}/")
         assert status == 200 and "Trattoria Aurora" in home and "Harbour Inn" in home

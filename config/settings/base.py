@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     # After authentication and messages: staff without two-factor authentication are sent to set it up.
-    "accounts.middleware.StaffTwoFactorMiddleware",
+    "staff.two_factor.StaffTwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -143,7 +143,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Holdfast] "
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app", "browser")
 # Two-factor authentication (allauth.mfa): any guest may add an authenticator app under "My account";
-# staff must, before the admin or the staff pages open (accounts/middleware.py).
+# staff must, before the admin or the staff pages open (staff/two_factor.py).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # Accept the code of the 30-second step before or after too (RFC 6238's allowance for clock drift).
 MFA_TOTP_TOLERANCE = 1

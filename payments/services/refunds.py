@@ -17,10 +17,12 @@ from django.utils import timezone
 
 from payments import gateway
 from payments.models import Payment, Refund
-from reservations.exceptions import PolicyViolation
+from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation, ReservationEvent
 from reservations.pricing import CENT
+from spaces import powers
 from spaces.models import Venue
+from spaces.powers import Power
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +36,21 @@ def refund_percent(venue: Venue, starts_at: datetime, *, now: datetime) -> int:
     return 0
 
 
-def refund_preview(reservation: Reservation, *, by_staff: bool = False, now: datetime | None = None) -> Decimal:
+def cancellation_refund_percent(reservation: Reservation, *, by_staff: bool, actor, now: datetime) -> int:
+    """What a cancellation gives back, in percent: the policy's tier; all of it when the venue cancels
+    and the member of staff may refund beyond the policy (a manager; a host refunds by the policy)."""
+    venue = reservation.space.venue
+    if by_staff and powers.can(actor, Power.REFUND, venue):
+        return 100
+    return refund_percent(venue, reservation.starts_at, now=now)
+
+
+def refund_preview(
+    reservation: Reservation, *, by_staff: bool = False, actor=None, now: datetime | None = None
+) -> Decimal:
     """What cancelling now would give back (shown on the cancel page before the guest confirms)."""
     now = now or timezone.now()
-    percent = 100 if by_staff else refund_percent(reservation.space.venue, reservation.starts_at, now=now)
+    percent = cancellation_refund_percent(reservation, by_staff=by_staff, actor=actor, now=now)
     return sum(
         (_share(payment, percent) for payment in reservation.payments.filter(status=Payment.Status.PAID)),
         Decimal("0"),
@@ -50,8 +63,8 @@ def _share(payment: Payment, percent: int) -> Decimal:
 
 def refund_on_cancellation(reservation: Reservation, *, by_staff: bool, actor, now: datetime) -> list[Refund]:
     """The booking services' `cancelled` hook (registered in PaymentsConfig.ready), inside the
-    cancellation's transaction: refund what the policy says (all of it when the venue cancels)."""
-    percent = 100 if by_staff else refund_percent(reservation.space.venue, reservation.starts_at, now=now)
+    cancellation's transaction: refund what cancellation_refund_percent says."""
+    percent = cancellation_refund_percent(reservation, by_staff=by_staff, actor=actor, now=now)
     refunds = []
     for payment in Payment.objects.select_for_update().filter(reservation=reservation, status=Payment.Status.PAID):
         amount = _share(payment, percent)
@@ -61,9 +74,12 @@ def refund_on_cancellation(reservation: Reservation, *, by_staff: bool, actor, n
 
 
 def refund_issue(*, payment: Payment, amount: Decimal, actor, reason: str = "") -> Refund:
-    """Staff give money back, all or part of what is left."""
+    """Staff who may refund beyond the policy (a manager of the venue) give money back, all or part of
+    what is left."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment = Payment.objects.select_for_update().select_related("reservation__space__venue").get(pk=payment.pk)
+        if not powers.may(actor, Power.REFUND, payment.reservation.space.venue):
+            raise NotAllowed("Only a manager of the venue can refund a payment.")
         if payment.status != Payment.Status.PAID:
             raise PolicyViolation("Only a paid payment can be refunded.")
         refundable = payment.refundable()

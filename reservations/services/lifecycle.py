@@ -18,7 +18,9 @@ from reservations.periods import format_local, stay_period
 from reservations.pricing import amount_due, booking_price
 from reservations.services import allocation, rules, transitions
 from reservations.wording import summary
+from spaces import powers
 from spaces.models import Space, Venue
+from spaces.powers import Power
 
 Status = Reservation.Status
 Event = ReservationEvent.Kind
@@ -64,6 +66,14 @@ def reservation_hold(
     venue = space.venue if space is not None else venue
     if not venue.is_active:
         raise PolicyViolation(f"{venue.name} is not taking bookings.", field="venue")
+    # Staff of the venue book for guests (by phone, at the door) and may give them any fitting space.
+    for_someone_else = actor.pk != guest.pk
+    staff = powers.may(actor, Power.BOOK_FOR_GUESTS, venue) if for_someone_else else False
+    if for_someone_else and not staff:
+        raise NotAllowed("Only the venue's staff can book for someone else.")
+    if space is not None and not for_someone_else:
+        staff = powers.can(actor, Power.BOOK_FOR_GUESTS, venue)
+    rules.check_space_choice(venue, space, staff=staff)
     starts_at, ends_at = rules.period_for(venue, starts_at, ends_at)
     rules.check_period(venue, starts_at, ends_at, now=now)
     candidates = rules.candidates(venue, space=space, category=category, party_size=party_size)
@@ -120,15 +130,14 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
     now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(reservation)
-        if actor is not None:
-            rules.check_actor(locked, actor)
+        staff = rules.check_actor(locked, actor, Power.BOOK_FOR_GUESTS) if actor is not None else False
         if locked.status == Status.CONFIRMED:
             return locked
         if locked.status != Status.HELD:
             raise PolicyViolation(f"This reservation is {locked.get_status_display().lower()} and cannot be confirmed.")
         waived = {}
         if locked.amount_due and not hooks.is_paid.any(locked):
-            if not rules.is_staff(actor):
+            if not staff:
                 raise PolicyViolation("This booking is confirmed once the payment is made.")
             waived = {"payment_waived": str(locked.amount_due)}  # staff book it to be paid at the venue
             Reservation.objects.filter(pk=locked.pk).update(amount_due=0)
@@ -217,11 +226,13 @@ def reservation_modify(
     now = now or timezone.now()
     with transaction.atomic():
         current = _lock(reservation)
-        rules.check_actor(current, actor)
+        staff = rules.check_actor(current, actor, Power.CHANGE_BOOKINGS)
         venue = current.space.venue
         if not current.is_active:
             raise PolicyViolation(f"This reservation is {current.get_status_display().lower()} and cannot be changed.")
-        if not rules.is_staff(actor):
+        if space is not None and space.pk != current.space_id:
+            rules.check_space_choice(venue, space, staff=staff)
+        if not staff:
             rules.check_cutoff(
                 current, "Changes", rules.modification_deadline(current), venue.modification_cutoff_hours, now=now
             )
@@ -254,7 +265,7 @@ def reservation_modify(
 
         before = _snapshot(current)
         summary_before = summary(current)
-        by_staff = rules.is_staff(actor) and actor.pk != current.guest_id
+        by_staff = staff and actor.pk != current.guest_id
         for candidate in allocation.without_overlap(candidates, new_start, new_end, now=now, exclude=current):
             moved = allocation.claim(
                 candidate,
@@ -313,7 +324,7 @@ def reservation_cancel(
     reason = reason.strip()
     with transaction.atomic():
         current = _lock(reservation)
-        rules.check_actor(current, actor)
+        staff = rules.check_actor(current, actor, Power.CHANGE_BOOKINGS)
         if current.status == Status.CANCELLED:
             return current
         if not current.is_active:
@@ -321,10 +332,10 @@ def reservation_cancel(
                 f"This reservation is {current.get_status_display().lower()} and cannot be cancelled."
             )
         venue = current.space.venue
-        by_staff = rules.is_staff(actor) and actor.pk != current.guest_id
+        by_staff = staff and actor.pk != current.guest_id
         if by_staff and not reason:
             raise PolicyViolation("Give the guest a reason for the cancellation.", field="reason")
-        if not rules.is_staff(actor):
+        if not staff:
             rules.check_cutoff(
                 current, "Cancellation", rules.cancellation_deadline(current), venue.cancellation_cutoff_hours, now=now
             )
@@ -349,10 +360,10 @@ def reservation_cancel(
 def reservation_mark_no_show(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
     """Staff record that the guest did not come. Only once the booking has started."""
     now = now or timezone.now()
-    if not rules.is_staff(actor):
-        raise NotAllowed("Only staff can mark a no-show.")
     with transaction.atomic():
         current = _lock(reservation)
+        if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
+            raise NotAllowed("Only the venue's staff can mark a no-show.")
         if current.status == Status.NO_SHOW:
             return current
         if current.status not in (Status.CONFIRMED, Status.COMPLETED):

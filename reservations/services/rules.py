@@ -12,8 +12,10 @@ from django.db.models import Q, QuerySet
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation
 from reservations.periods import format_local, nights_between, on_grid, periods_around
-from reservations.wording import duration_words
+from reservations.wording import duration_words, space_noun
+from spaces import powers
 from spaces.models import Closure, Space, Venue
+from spaces.powers import Power
 
 MAX_NIGHTS = 30  # the longest stay booked online; the availability search offers the same
 MAX_PARTY_SIZE = 500  # the largest party booked online
@@ -180,11 +182,26 @@ def check_cutoff(reservation: Reservation, what: str, deadline: datetime, hours:
 # Who acts
 
 
-def is_staff(actor) -> bool:
-    return bool(actor is not None and getattr(actor, "is_staff", False))
+def check_actor(reservation: Reservation, actor, power: Power = Power.CHANGE_BOOKINGS) -> bool:
+    """Allow the reservation's guest, or the venue's staff whose role gives `power`; anyone else is
+    refused as if the reservation did not exist. True when the actor acts as the venue's staff.
 
-
-def check_actor(reservation: Reservation, actor) -> None:
-    if is_staff(actor) or (actor is not None and reservation.guest_id == actor.pk):
-        return
+    On their own booking a member of staff uses staff powers only with two-factor set up, and is
+    never asked for it: without, they are the guest. On someone else's, a role without two-factor
+    raises TwoFactorRequired (spaces/powers.py)."""
+    venue = reservation.space.venue
+    if actor is not None and reservation.guest_id == actor.pk:
+        return powers.can(actor, power, venue)
+    if powers.may(actor, power, venue):
+        return True
     raise NotAllowed("Reservation not found.")
+
+
+def check_space_choice(venue: Venue, space: Space | None, *, staff: bool) -> None:
+    """Where the venue assigns its spaces a guest asks for a time, not for table 7: only staff choose."""
+    if space is not None and venue.assigns_spaces and not staff:
+        noun = space_noun(venue)
+        raise PolicyViolation(
+            f"{venue.name} assigns the {noun}: ask for a time and party size, not for a particular {noun}.",
+            field="space",
+        )

@@ -231,7 +231,7 @@ def test_staff_without_an_authenticator_are_sent_to_set_one_up(client, staff_wit
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_activate_totp")
     assert messages_of(response)[-1] == (
-        "Staff accounts need two-factor authentication: set up an authenticator app to open the staff pages."
+        "Staff powers need two-factor authentication: set up an authenticator app first."
     )
     assert not Authenticator.objects.filter(user=staff).exists()
 

@@ -190,13 +190,12 @@ def test_availability_across_the_spring_clock_change_switches_offset_at_two(alwa
 
 def test_a_slot_from_availability_posts_back_as_it_is(always_open, guest):
     client = logged_in(guest)
-    desk = always_open.spaces.get()
     slots = client.get("/api/availability/2027-03-28", {"venue": "around-the-clock", "party_size": 1}).json()["spaces"][
         0
     ]
     after_the_change = slots["slots"][2]
 
-    response = post(client, "/api/reservations", {"space": desk.pk, "party_size": 1, **after_the_change})
+    response = post(client, "/api/reservations", {"venue": "around-the-clock", "party_size": 1, **after_the_change})
 
     assert response.status_code == 201, response.content
     body = response.json()

@@ -24,9 +24,9 @@ from reservations.services import (
     reservation_confirm,
     reservation_hold,
 )
-from spaces.models import PaymentMode
+from spaces.models import PaymentMode, VenueRole
 from tests.fake_stripe import FakeStripe
-from tests.reservations.conftest import at, make_user, next_weekday
+from tests.reservations.conftest import at, make_user, next_weekday, with_authenticator
 
 pytestmark = pytest.mark.django_db
 WEBHOOK = "/payments/stripe/webhook/"
@@ -186,10 +186,12 @@ def test_a_payment_after_expiry_with_the_slot_taken_is_refunded_and_the_guest_to
     reservation = hold_table(deposit_venue, guest)
     payment = start_checkout(reservation)
     Reservation.objects.filter(pk=reservation.pk).update(hold_expires_at=timezone.now() - timedelta(minutes=1))
+    host = with_authenticator(make_user("host@example.com", is_staff=True))
+    VenueRole.objects.create(venue=deposit_venue, user=host, role=VenueRole.Role.HOST)
     with django_capture_on_commit_callbacks(execute=True):
-        taker = reservation_book(  # an operator's walk-in takes the table once the hold has lapsed
+        taker = reservation_book(  # the host's walk-in takes the table once the hold has lapsed
             guest=other_guest,
-            actor=make_user("host@example.com", is_staff=True),
+            actor=host,
             venue=deposit_venue,
             starts_at=reservation.starts_at,
             party_size=4,

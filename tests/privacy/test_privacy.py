@@ -24,7 +24,8 @@ from reservations.services import (
     reservation_hold,
     reservation_modify,
 )
-from tests.reservations.conftest import at, make_user, next_weekday
+from spaces.models import VenueRole
+from tests.reservations.conftest import at, make_user, next_weekday, with_authenticator
 
 pytestmark = pytest.mark.django_db
 
@@ -180,8 +181,12 @@ def test_export_takes_a_fixed_number_of_queries_however_many_reservations(
 
 
 @pytest.fixture
-def staff_member(db):
-    return make_user("staff@example.com", name="Sam Staff", is_staff=True)
+def staff_member(db, restaurant, hotel):
+    """A manager of the test venues, with an authenticator app."""
+    member = with_authenticator(make_user("staff@example.com", name="Sam Staff", is_staff=True))
+    for venue in (restaurant, hotel):
+        VenueRole.objects.create(venue=venue, user=member, role=VenueRole.Role.MANAGER)
+    return member
 
 
 def test_deleting_the_account_cancels_upcoming_bookings_with_the_usual_email(

@@ -141,6 +141,17 @@ def other_guest(db):
     return make_user("other@example.com", name="Otto Other")
 
 
+def with_authenticator(user: User) -> User:
+    """The user as if they had set up an authenticator app: staff powers need one (spaces/powers.py)."""
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    from tests.conftest import STAFF_TOTP_SECRET
+
+    TOTP.activate(user, STAFF_TOTP_SECRET)
+    return user
+
+
 @pytest.fixture
 def staff(db):
-    return make_user("staff@example.com", name="Sam Staff", is_staff=True, is_superuser=True)
+    """A superuser with an authenticator app: every staff power at every venue."""
+    return with_authenticator(make_user("staff@example.com", name="Sam Staff", is_staff=True, is_superuser=True))

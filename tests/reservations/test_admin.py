@@ -1,4 +1,4 @@
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -39,8 +39,8 @@ def book(venue, guest, clock="19:00", party_size=2, **extra):
 
 
 def admin_form(*, guest, space, starts_at, ends_at, party_size=2, notes=""):
-    """The add/change form as the admin posts it: split date and time, in settings.TIME_ZONE (UTC)."""
-    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    """The add/change form as the admin posts it: split date and time, in the venue's zone."""
+    starts_at, ends_at = starts_at.astimezone(space.venue.zone), ends_at.astimezone(space.venue.zone)
     return {
         "guest": str(guest.pk),
         "space": str(space.pk),

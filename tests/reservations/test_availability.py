@@ -86,13 +86,14 @@ def test_a_confirmed_booking_removes_overlapping_starts_for_its_table_only(resta
     assert clocks(availability.start_times, restaurant) == LUNCH_AND_DINNER  # other tables are still free
 
 
-def test_a_live_hold_blocks_its_table_but_an_expired_hold_does_not(restaurant, guest, other_guest):
+def test_a_live_hold_blocks_its_table_but_an_expired_hold_does_not(restaurant, guest, other_guest, staff):
     tuesday = next_weekday(restaurant, TUESDAY)
     table1, table2 = restaurant.spaces.get(name="Table 1"), restaurant.spaces.get(name="Table 2")
-    reservation_hold(guest=guest, space=table1, starts_at=at(restaurant, tuesday, "12:00"), party_size=2)
+    # Staff hold particular tables for the guests (the restaurant assigns: guests cannot choose them).
+    reservation_hold(guest=guest, space=table1, starts_at=at(restaurant, tuesday, "12:00"), party_size=2, actor=staff)
     past = timezone.now() - timedelta(minutes=restaurant.hold_minutes + 5)
     stale = reservation_hold(
-        guest=other_guest, space=table2, starts_at=at(restaurant, tuesday, "12:00"), party_size=2, now=past
+        guest=other_guest, space=table2, starts_at=at(restaurant, tuesday, "12:00"), party_size=2, now=past, actor=staff
     )
     assert stale.status == Reservation.Status.HELD and stale.hold_expires_at < timezone.now()
 

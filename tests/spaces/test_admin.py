@@ -9,7 +9,7 @@ from tests.spaces.factories import ClosureFactory, OpeningHoursFactory, SpaceFac
 
 pytestmark = pytest.mark.django_db
 
-INLINE_PREFIXES = ["spaces", "opening_hours", "closures"]
+INLINE_PREFIXES = ["spaces", "opening_hours", "closures", "roles"]
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_venue_change_page_shows_spaces_hours_and_closures_inline(staff_client, 
     response = staff_client.get(reverse("admin:spaces_venue_change", args=[venue_with_children.pk]))
     prefixes = [inline.formset.prefix for inline in response.context["inline_admin_formsets"]]
     assert prefixes == INLINE_PREFIXES
-    assert [len(inline.formset.forms) for inline in response.context["inline_admin_formsets"]] == [1, 1, 1]
+    assert [len(inline.formset.forms) for inline in response.context["inline_admin_formsets"]] == [1, 1, 1, 0]
 
 
 def test_venue_changelist_counts_spaces(staff_client, venue_with_children):

@@ -7,12 +7,17 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
-from spaces.models import OpeningHours, Space, Venue
+from spaces.models import OpeningHours, Space, Venue, VenueRole
 from tests.spaces.factories import VenueFactory
 
 pytestmark = pytest.mark.django_db
 
-DEMO_LOGINS = [("staff@holdfast.local", "holdfast-staff"), ("guest@holdfast.local", "holdfast-guest")]
+DEMO_LOGINS = [
+    ("staff@holdfast.local", "holdfast-staff"),
+    ("manager@holdfast.local", "holdfast-manager"),
+    ("host@holdfast.local", "holdfast-host"),
+    ("guest@holdfast.local", "holdfast-guest"),
+]
 
 
 def seed(*args) -> str:
@@ -28,7 +33,7 @@ def row_counts():
 def test_seed_demo_creates_a_restaurant_a_hotel_and_meeting_rooms():
     output = seed()
 
-    assert "Demo data created: 3 venues, 26 spaces, 17 opening hours, 2 users." in output
+    assert "Demo data created: 3 venues, 26 spaces, 17 opening hours, 4 users, 2 staff roles." in output
     restaurant = Venue.objects.get(name="Trattoria Aurora")
     assert (restaurant.time_zone, restaurant.booking_mode, restaurant.assigns_spaces) == (
         "Europe/Berlin",
@@ -93,7 +98,7 @@ def test_seed_demo_fills_in_what_is_missing_and_keeps_what_staff_changed():
 
     output = seed()
 
-    assert "Demo data created: 0 venues, 1 spaces, 0 opening hours, 0 users." in output
+    assert "Demo data created: 0 venues, 1 spaces, 0 opening hours, 0 users, 0 staff roles." in output
     assert Venue.objects.get(slug="trattoria-aurora").name == "Aurora"
     assert restaurant.spaces.count() == 12
 
@@ -121,6 +126,18 @@ def test_demo_users_have_a_verified_primary_address():
     assert (guest.is_staff, guest.is_superuser) == (False, False)
     for user in (staff, guest):
         assert EmailAddress.objects.filter(user=user, email=user.email, verified=True, primary=True).exists()
+
+
+def test_the_demo_restaurant_has_a_manager_and_a_host_who_are_not_superusers():
+    seed()
+    seed()  # again: the roles are not given twice
+    restaurant = Venue.objects.get(slug="trattoria-aurora")
+    roles = {(role.user.email, role.role) for role in VenueRole.objects.filter(venue=restaurant)}
+    assert roles == {("manager@holdfast.local", "manager"), ("host@holdfast.local", "host")}
+    assert VenueRole.objects.count() == 2  # no role anywhere else
+    for email in ("manager@holdfast.local", "host@holdfast.local"):
+        user = User.objects.get(email=email)
+        assert (user.is_staff, user.is_superuser) == (True, False)
 
 
 @pytest.mark.parametrize(("email", "password"), DEMO_LOGINS)

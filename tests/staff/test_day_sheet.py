@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from reservations.admin import CSV_COLUMNS
+from reservations.exports import CSV_COLUMNS
 from reservations.models import Reservation, ReservationEvent
 from reservations.services import reservation_book, reservation_cancel
+from spaces.models import VenueRole
 from tests.reservations.conftest import at, make_user, next_weekday
 
 pytestmark = pytest.mark.django_db
@@ -164,17 +165,26 @@ def test_guests_cannot_move_a_reservation(client, guest, restaurant):
     assert reservation.space.name == "Table 1"
 
 
-def test_staff_need_the_reservation_permissions(client, restaurant, guest):
+def test_staff_need_a_role_at_the_venue_not_django_permissions(client, restaurant, meeting_rooms, guest):
     reservation = book(restaurant, guest)
     clerk = make_user("clerk@example.com", is_staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["view_reservation", "change_reservation"]))
     client.force_login(clerk)
     assert client.get(DAY_SHEET).status_code == 403
+    assert move(client, reservation, restaurant.spaces.get(name="Table 2")).status_code == 403
 
-    clerk.user_permissions.add(Permission.objects.get(codename="view_reservation"))
-    assert client.get(DAY_SHEET).status_code == 200
+    VenueRole.objects.create(venue=meeting_rooms, user=clerk, role=VenueRole.Role.HOST)
+    page = client.get(DAY_SHEET)
+    assert page.status_code == 200 and [venue.name for venue in page.context["venues"]] == [meeting_rooms.name]
+    assert client.get(DAY_SHEET, {"venue": restaurant.pk}).context["rows"] == []  # not one of theirs
     assert move(client, reservation, restaurant.spaces.get(name="Table 2")).status_code == 403
     reservation.refresh_from_db()
     assert reservation.space.name == "Table 1"
+
+    VenueRole.objects.create(venue=restaurant, user=clerk, role=VenueRole.Role.HOST)
+    assert move(client, reservation, restaurant.spaces.get(name="Table 2")).status_code == 302
+    reservation.refresh_from_db()
+    assert reservation.space.name == "Table 2"
 
 
 def test_day_sheet_offers_only_free_spaces_that_fit(staff_client, restaurant, guest, other_guest):
@@ -276,6 +286,8 @@ def test_day_sheet_query_count_does_not_grow_with_the_reservations(staff_client,
 
 
 def test_csv_export_holds_exactly_the_filtered_changelist(staff_client, staff, restaurant, meeting_rooms, guest):
+    guest.phone = "+49 30 1234 5678"
+    guest.save()
     wanted = book(restaurant, guest, "19:00", notes="Birthday")
     cancelled = book(restaurant, guest, "12:00")
     reservation_cancel(reservation=cancelled, actor=staff, reason="Double entry")
@@ -310,12 +322,13 @@ def test_csv_export_holds_exactly_the_filtered_changelist(staff_client, staff, r
         "status",
         "guest name",
         "guest e-mail",
+        "guest phone",
         "notes",
         "created at",
     ]
     assert [row[0] for row in rows] == [wanted.reference]
     day = wanted.local_starts_at.date().isoformat()
-    assert rows[0][1:11] == [
+    assert rows[0][1:12] == [
         "Trattoria Test",
         "Table 1",
         f"{day} 19:00",
@@ -325,9 +338,10 @@ def test_csv_export_holds_exactly_the_filtered_changelist(staff_client, staff, r
         "Confirmed",
         "Gina Guest",
         "guest@example.com",
+        "'+49 30 1234 5678",  # a leading + would start a formula in a spreadsheet
         "Birthday",
     ]
-    assert rows[0][11].startswith(wanted.created_at.date().isoformat())
+    assert rows[0][12].startswith(wanted.created_at.date().isoformat())
 
     # Unfiltered: every reservation, New York times for the meeting room.
     header, *rows = csv_rows(staff_client.get(EXPORT))
@@ -355,7 +369,7 @@ def test_export_selected_action_exports_the_ticked_reservations(staff_client, re
     assert response.status_code == 200
     header, *rows = csv_rows(response)
     assert [row[0] for row in rows] == [ticked.reference]
-    assert rows[0][10] == '\'=HYPERLINK("http://evil.example")'  # not a formula in a spreadsheet
+    assert rows[0][11] == '\'=HYPERLINK("http://evil.example")'  # not a formula in a spreadsheet
 
 
 def test_export_with_invalid_filters_goes_back_to_the_list(staff_client, restaurant, guest):

@@ -9,9 +9,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from spaces.models import OpeningHours, Space, Venue
+from spaces.models import OpeningHours, Space, Venue, VenueRole
 
-STAFF = {"email": "staff@holdfast.local", "password": "holdfast-staff", "name": "Sam Staff"}
+STAFF = {"email": "staff@holdfast.local", "password": "holdfast-staff", "name": "Sam Staff"}  # a superuser
+# The restaurant's own staff: its manager, and a host who keeps the day sheet.
+MANAGER = {"email": "manager@holdfast.local", "password": "holdfast-manager", "name": "Mara Manager"}
+HOST = {"email": "host@holdfast.local", "password": "holdfast-host", "name": "Hugo Host"}
+RESTAURANT_ROLES = [(MANAGER, VenueRole.Role.MANAGER), (HOST, VenueRole.Role.HOST)]
 GUEST = {"email": "guest@holdfast.local", "password": "holdfast-guest", "name": "Gina Guest"}
 
 TUESDAY_TO_SUNDAY = range(1, 7)
@@ -117,7 +121,7 @@ class Command(BaseCommand):
         if if_empty and Venue.objects.exists():
             self.stdout.write("Venues exist already; --if-empty: nothing created.")
             return
-        created = {"venues": 0, "spaces": 0, "opening hours": 0, "users": 0}
+        created = {"venues": 0, "spaces": 0, "opening hours": 0, "users": 0, "staff roles": 0}
         with transaction.atomic():
             for data in VENUES:
                 venue, venue_created = _get_or_create(
@@ -138,13 +142,23 @@ class Command(BaseCommand):
                     created["opening hours"] += hours_created
             created["users"] += _ensure_user(STAFF, is_staff=True, is_superuser=True)
             created["users"] += _ensure_user(GUEST, is_staff=False, is_superuser=False)
+            restaurant = Venue.objects.get(slug="trattoria-aurora")
+            for person, role in RESTAURANT_ROLES:
+                created["users"] += _ensure_user(person, is_staff=True, is_superuser=False)
+                user = User.objects.get(email__iexact=person["email"])
+                _, role_created = VenueRole.objects.get_or_create(venue=restaurant, user=user, defaults={"role": role})
+                created["staff roles"] += role_created
 
         if any(created.values()):
             summary = ", ".join(f"{count} {what}" for what, count in created.items())
             self.stdout.write(self.style.SUCCESS(f"Demo data created: {summary}."))
         else:
             self.stdout.write("Demo data is complete already; nothing created.")
-        self.stdout.write(f"Staff log-in: {STAFF['email']} / {STAFF['password']}")
+        self.stdout.write(f"Staff log-in: {STAFF['email']} / {STAFF['password']} (every venue)")
+        for person, role in RESTAURANT_ROLES:
+            self.stdout.write(
+                f"{role.label.split(' (')[0]} of Trattoria Aurora: {person['email']} / {person['password']}"
+            )
         self.stdout.write(f"Guest log-in: {GUEST['email']} / {GUEST['password']}")
 
 
