@@ -251,6 +251,21 @@ def test_staff_set_up_an_authenticator_app_and_then_reach_the_admin(client, staf
     assert client.get(reverse("admin:index")).status_code == 200
 
 
+def test_after_setting_up_the_app_staff_continue_where_they_were_going(client, staff_without_authenticator):
+    staff = staff_member()
+    log_in(client, staff.email)
+    going_to = reverse("staff:day_sheet") + "?day=2030-06-04"
+    assert client.get(going_to)["Location"] == reverse("mfa_activate_totp")
+
+    setup = open_the_app_set_up(client)
+    response = client.post(reverse("mfa_activate_totp"), {"code": current_code(setup.context["form"].secret)})
+
+    assert response.status_code == 302
+    assert response["Location"] == going_to  # not the recovery codes page
+    assert "recovery codes are under My account" in messages_of(response)[-1]
+    assert client.get(going_to).status_code == 200
+
+
 def test_staff_with_an_authenticator_give_its_code_at_log_in_and_reach_the_admin(client, staff_without_authenticator):
     staff = staff_member()
     secret = generate_totp_secret()
