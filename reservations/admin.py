@@ -139,7 +139,7 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     # Inlines the apps above add to every reservation's page (payments: its payments), shown before
     # the history. Added with add_reservation_inline() from their own admin module.
     extra_inlines: list = []
-    actions = ["cancel_selected", "mark_no_show", "export_selected_csv"]
+    actions = ["cancel_selected", "mark_arrived", "mark_seated", "mark_no_show", "export_selected_csv"]
     # Adds "Export these as CSV" beside "Add": exactly the reservations the filters and search show.
     change_list_template = "reservations/staff/admin/reservation_change_list.html"
     readonly_fields = [
@@ -153,6 +153,8 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         "cancelled_at",
         "cancelled_by",
         "cancellation_reason",
+        "arrived_at",
+        "seated_at",
     ]
     raw_id_fields = ["guest"]
 
@@ -280,16 +282,27 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         }
         return render(request, "admin/reservations/cancel.html", context)
 
-    @admin.action(description="Mark selected as no-show", permissions=["change"])
-    def mark_no_show(self, request, queryset):
+    def _mark(self, request, queryset, service, what: str):
         done = 0
         for reservation in queryset:
             try:
-                services.reservation_mark_no_show(reservation=reservation, actor=request.user)
+                service(reservation=reservation, actor=request.user)
                 done += 1
             except BookingError as error:
                 self.message_user(request, f"{reservation.reference}: {error}", messages.ERROR)
-        self.message_user(request, f"Marked {done} reservation(s) as no-show.", messages.SUCCESS)
+        self.message_user(request, f"Marked {done} reservation(s) as {what}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected as arrived", permissions=["change"])
+    def mark_arrived(self, request, queryset):
+        self._mark(request, queryset, services.reservation_mark_arrived, "arrived")
+
+    @admin.action(description="Mark selected as seated", permissions=["change"])
+    def mark_seated(self, request, queryset):
+        self._mark(request, queryset, services.reservation_mark_seated, "seated")
+
+    @admin.action(description="Mark selected as no-show", permissions=["change"])
+    def mark_no_show(self, request, queryset):
+        self._mark(request, queryset, services.reservation_mark_no_show, "no-show")
 
     @admin.action(description="Export selected as CSV", permissions=["export"])
     def export_selected_csv(self, request, queryset):

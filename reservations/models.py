@@ -100,6 +100,9 @@ class Reservation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     cancellation_reason = models.CharField(max_length=500, blank=True)
+    # On the day, the host notes when the party came in and when it sat down (the status stays confirmed).
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    seated_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -166,6 +169,8 @@ class ReservationEvent(models.Model):
         EXPIRED = "expired", "Hold expired"
         COMPLETED = "completed", "Completed"
         NO_SHOW = "no_show", "Marked no-show"
+        ARRIVED = "arrived", "Arrived"
+        SEATED = "seated", "Seated"
         PAID = "paid", "Paid"
         REFUND = "refund", "Refund"
 

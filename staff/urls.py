@@ -6,4 +6,5 @@ app_name = "staff"
 urlpatterns = [
     path("day-sheet/", views.day_sheet_view, name="day_sheet"),
     path("reservations/<str:reference>/move/", views.move_reservation, name="move_reservation"),
+    path("reservations/<str:reference>/arrival/", views.mark_arrival, name="mark_arrival"),
 ]

@@ -117,6 +117,7 @@ def day_sheet_view(request):
             day=day,
             rows=rows,
             reservation_count=len(entries),
+            arrivals_open=day <= _local_today(venue),  # arrivals are marked on the day
             previous_day=day - timedelta(days=1),
             next_day=day + timedelta(days=1),
         )
@@ -149,4 +150,30 @@ def move_reservation(request, reference):
         messages.error(request, f"{reservation.reference} was not moved: {error.message}")
     else:
         messages.success(request, f"{reservation.reference} moved from {reservation.space.name} to {space.name}.")
+    return redirect(_day_sheet_url(venue, day))
+
+
+ARRIVAL_STEPS = {"arrived": services.reservation_mark_arrived, "seated": services.reservation_mark_seated}
+
+
+@staff_member_required
+@require_POST
+def mark_arrival(request, reference):
+    """The host marks a party as arrived or seated, from the day sheet."""
+    reservation = get_object_or_404(Reservation.objects.select_related("space__venue"), reference=reference)
+    venue = reservation.space.venue
+    if not powers.can(request.user, Power.CHANGE_BOOKINGS, venue):
+        raise PermissionDenied
+    step = ARRIVAL_STEPS.get(request.POST.get("step", ""))
+    day = reservation.local_starts_at.date()
+    if step is None:
+        messages.error(request, f"{reservation.reference}: choose arrived or seated.")
+        return redirect(_day_sheet_url(venue, day))
+    try:
+        done = step(reservation=reservation, actor=request.user)
+    except BookingError as error:
+        messages.error(request, f"{reservation.reference}: {error.message}")
+    else:
+        what = "seated" if done.seated_at else "arrived"
+        messages.success(request, f"{reservation.reference} ({done.space.name}) {what}.")
     return redirect(_day_sheet_url(venue, day))

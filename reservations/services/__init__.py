@@ -22,7 +22,9 @@ from reservations.services.lifecycle import (
     reservation_expire_hold,
     reservation_extend_hold,
     reservation_hold,
+    reservation_mark_arrived,
     reservation_mark_no_show,
+    reservation_mark_seated,
     reservation_modify,
 )
 from reservations.services.rules import (
@@ -54,6 +56,8 @@ __all__ = [
     "reservation_expire_hold",
     "reservation_extend_hold",
     "reservation_hold",
+    "reservation_mark_arrived",
     "reservation_mark_no_show",
+    "reservation_mark_seated",
     "reservation_modify",
 ]

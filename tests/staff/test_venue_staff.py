@@ -254,3 +254,23 @@ def test_the_day_sheet_opens_on_the_staff_members_own_venue_and_leads_back_to_th
     assert [venue.name for venue in logged_in(host).get(reverse("staff:day_sheet")).context["venues"]] == [
         restaurant.name
     ]
+
+
+def test_filters_and_autocomplete_offer_only_the_staff_members_venues(restaurant, meeting_rooms, guest):
+    for venue in (restaurant, meeting_rooms):
+        reservation_book(
+            guest=guest,
+            venue=venue,
+            starts_at=at(venue, next_weekday(venue, TUESDAY), "10:00" if venue == meeting_rooms else "19:00"),
+            party_size=2,
+        )
+    manager = logged_in(member(meeting_rooms, VenueRole.Role.MANAGER))
+
+    found = manager.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "spaces", "model_name": "space", "field_name": "venue", "term": ""},
+    )
+    filters = manager.get(reverse("admin:reservations_reservation_changelist")).content.decode()
+
+    assert [item["text"] for item in found.json()["results"]] == [meeting_rooms.name]
+    assert meeting_rooms.name in filters and restaurant.name not in filters
