@@ -4,11 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -278,13 +276,9 @@ def _space(space_id: int) -> Space:
     return space
 
 
-def _site_url(name: str, reservation: Reservation) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse(name, args=[reservation.reference])
-
-
 @router.post(
     "/reservations",
-    response={201: ReservationOut, **error_responses(400, 401, 403, 404, 409, 413, 422)},
+    response={201: ReservationOut, **error_responses(400, 401, 403, 404, 409, 413, 422, 503)},
     summary="Book",
 )
 def create_reservation(request, payload: ReservationIn):
@@ -311,16 +305,33 @@ def create_reservation(request, payload: ReservationIn):
         return Status(201, reservation_book(**request_))  # hold and confirm in one transaction
     reservation = reservation_hold(**request_)
     if reservation.amount_due > 0:
-        payment = checkout_start(
-            reservation=reservation,
-            success_url=_site_url("reservations:payment", reservation),
-            cancel_url=_site_url("reservations:review", reservation),
-        )
-        reservation.refresh_from_db()
-        reservation.payment_url = payment.checkout_url
-    else:
-        reservation = reservation_confirm(reservation=reservation, actor=user)
-    return Status(201, reservation)
+        # A failed start answers 503 with the reference: the hold stands, and
+        # POST /api/reservations/{reference}/checkout tries again.
+        return Status(201, _with_checkout(reservation))
+    return Status(201, reservation_confirm(reservation=reservation, actor=user))
+
+
+def _with_checkout(reservation: Reservation) -> Reservation:
+    payment = checkout_start(reservation=reservation)
+    reservation = Reservation.objects.select_related("space__venue").get(pk=reservation.pk)
+    reservation.payment_url = payment.checkout_url
+    return reservation
+
+
+@router.post(
+    "/reservations/{reference}/checkout",
+    response={200: ReservationOut, **error_responses(401, 404, 409, 422, 503)},
+    summary="Pay for a held booking",
+)
+def start_checkout(request, reference: Reference):
+    """(Re)open Stripe Checkout for the caller's own held booking: the `payment_url` to send the guest
+    to. A session still open is reused; 409 once the hold has run out; 503 (with the `reference`) when
+    Stripe cannot be reached, nothing charged."""
+    user = _user(request)
+    reservation = Reservation.objects.select_related("space__venue").filter(reference=reference).first()
+    if reservation is None or reservation.guest_id != user.pk:
+        raise HttpError(404, "Reservation not found.")
+    return _with_checkout(reservation)
 
 
 class Pages(LimitOffsetPagination):

@@ -32,6 +32,7 @@ class ErrorOut(Schema):
 
     detail: str
     field: str | None = None
+    reference: str | None = None  # a booking that was kept although the request failed (503 on checkout)
     errors: list[FieldErrorOut] | None = None
 
 

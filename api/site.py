@@ -20,6 +20,7 @@ from api.throttle import ApiThrottle
 from api.venues import router as venues_router
 from core.outage import answer_unreadable, unavailable_response
 from core.ratelimit import RateLimited, wait_words
+from payments.services import PaymentUnavailable
 from reservations.exceptions import BookingError, HoldExpired, NotAllowed, SlotUnavailable
 
 
@@ -68,6 +69,16 @@ def invalid_input(request, error: ValidationError):
     ]
     detail = "; ".join(f"{item['field']}: {item['message']}" for item in errors)
     return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
+
+
+@api.exception_handler(PaymentUnavailable)
+def payment_unavailable(request, error: PaymentUnavailable):
+    # Stripe could not be reached: nothing was charged and the hold stands; the reference lets the app
+    # try again with POST /api/reservations/{reference}/checkout.
+    body = {"detail": error.message, **({"reference": error.reference} if error.reference else {})}
+    response = api.create_response(request, body, status=503)
+    response["Retry-After"] = "5"
+    return response
 
 
 @api.exception_handler(BookingError)

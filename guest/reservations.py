@@ -241,11 +241,7 @@ def confirm(request, reference):
             reservation = reservation_modify(reservation=reservation, actor=request.user, notes=notes)
         if reservation.amount_due > 0:
             # The venue asks for money up front: Stripe's page, then its webhook confirms.
-            payment = checkout_start(
-                reservation=reservation,
-                success_url=request.build_absolute_uri(reverse("reservations:payment", args=[reservation.reference])),
-                cancel_url=request.build_absolute_uri(reverse("reservations:review", args=[reservation.reference])),
-            )
+            payment = checkout_start(reservation=reservation)
             return redirect(payment.checkout_url)
         reservation = reservation_confirm(reservation=reservation, actor=request.user)
     except HoldExpired as error:

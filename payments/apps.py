@@ -7,14 +7,16 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         # What the booking services ask of payments, and tell it, inside their transactions
         # (reservations/hooks.py): whether money is taken up front, whether it arrived, refunds on
-        # cancellation, and keeping the bookings money was involved in.
-        from payments.services import is_paid, refund_on_cancellation, takes_payment
+        # cancellation, keeping the bookings money was involved in, and closing the payment page of a
+        # hold that ended.
+        from payments.services import close_checkout_when_hold_ends, is_paid, refund_on_cancellation, takes_payment
         from reservations import hooks
 
         hooks.collects_payment.register(takes_payment)
         hooks.is_paid.register(is_paid)
         hooks.cancelled.register(refund_on_cancellation)
         hooks.retained.register(_reservations_with_payments)
+        hooks.hold_ended.register(close_checkout_when_hold_ends)
 
 
 def _reservations_with_payments():

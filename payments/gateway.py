@@ -45,9 +45,12 @@ def _client() -> stripe.StripeClient:
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, **options)
 
 
-def create_checkout_session(*, reference, description, amount, currency, email, success_url, cancel_url, expires_at):
-    """A Stripe Checkout Session for one payment. Retrying with the same reference and amount
-    returns the same session (idempotency key), so a double click never charges twice."""
+def create_checkout_session(
+    *, reference, attempt, description, amount, currency, email, success_url, cancel_url, expires_at
+):
+    """A Stripe Checkout Session for one payment. The idempotency key is the booking's reference and
+    the attempt's number: a retry of the same attempt (with the same parameters, as Stripe requires)
+    returns the same session, so a double click never charges twice; a new attempt gets a new key."""
     params = {
         "mode": "payment",
         "line_items": [
@@ -70,8 +73,13 @@ def create_checkout_session(*, reference, description, amount, currency, email, 
     if email:
         params["customer_email"] = email
     return _client().v1.checkout.sessions.create(
-        params=params, options={"idempotency_key": f"checkout-{reference}-{to_minor(amount, currency)}"}
+        params=params, options={"idempotency_key": f"checkout-{reference}-{attempt}"}
     )
+
+
+def expire_checkout_session(session_id: str):
+    """Close an open Checkout Session at Stripe, so that nobody pays for a hold that has ended."""
+    return _client().v1.checkout.sessions.expire(session_id)
 
 
 def create_refund(*, payment_intent: str, amount: Decimal, currency: str, idempotency_key: str):

@@ -1,10 +1,11 @@
 """Where the booking services call the apps above them, without importing them.
 
 `reservations` knows nothing of payments, yet a hold must know whether money is taken up front, a
-confirmation whether it has been paid, a cancellation must give money back and a purge must keep the
-bookings money was involved in. Each of those is a hook point below. An app above registers its
-functions at start-up, in its `AppConfig.ready()` (payments: PaymentsConfig.ready), the way Django's
-own apps wire themselves; nothing is found by a hidden import or a signal.
+confirmation whether it has been paid, a cancellation must give money back, a purge must keep the
+bookings money was involved in, and a hold that ends must close its payment page. Each of those is a
+hook point below. An app above registers its functions at start-up, in its `AppConfig.ready()`
+(payments: PaymentsConfig.ready), the way Django's own apps wire themselves; nothing is found by a
+hidden import or a signal.
 
 Receivers run in the caller's transaction, in a fixed order: by `order`, then by registration
 (INSTALLED_APPS order). An exception in a receiver rolls back the whole change that called it.
@@ -17,6 +18,8 @@ Receivers run in the caller's transaction, in a fixed order: by `order`, then by
 |                    | status change and its event,      | payments refunds what the venue's policy says  |
 |                    | before the transaction commits    |                                                |
 | `retained`         | purge_reservations                | `() -> QuerySet of reservation ids` to keep    |
+| `hold_ended`       | expiring a hold, releasing one    | `(reservation)`: payments closes its open      |
+|                    | (in the same transaction)         | Checkout Session (after commit)                |
 """
 
 from collections.abc import Callable
@@ -51,3 +54,4 @@ collects_payment = Hook("collects_payment")
 is_paid = Hook("is_paid")
 cancelled = Hook("cancelled")
 retained = Hook("retained")
+hold_ended = Hook("hold_ended")

@@ -245,6 +245,9 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 
 # Booking rules that are not a venue's own.
 HOLDFAST_MAX_ACTIVE_HOLDS = env.int("HOLDFAST_MAX_ACTIVE_HOLDS", default=3)
+# The ceiling of a hold: at most the venue's hold length plus this many minutes from when it was made,
+# however often checkout is reopened. The default covers one Stripe Checkout (30 minutes at least).
+HOLDFAST_HOLD_CEILING_EXTRA_MINUTES = env.int("HOLDFAST_HOLD_CEILING_EXTRA_MINUTES", default=31)
 # Benchmark-only endpoints under /_bench/ (core/bench.py): `make bench` turns them on for its own
 # server and database. Never on a real site.
 HOLDFAST_BENCH_ENDPOINTS = env.bool("HOLDFAST_BENCH_ENDPOINTS", default=False)

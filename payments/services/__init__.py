@@ -9,6 +9,9 @@ answers its hooks (reservations/hooks.py), registered in PaymentsConfig.ready.
 from payments.services.checkout import (
     PaymentUnavailable,
     checkout_start,
+    checkout_urls,
+    close_checkout_when_hold_ends,
+    expire_open_sessions,
     is_paid,
     online_payments_enabled,
     payment_words,
@@ -28,6 +31,9 @@ from payments.services.webhook import handle_webhook
 __all__ = [
     "PaymentUnavailable",
     "checkout_start",
+    "checkout_urls",
+    "close_checkout_when_hold_ends",
+    "expire_open_sessions",
     "handle_webhook",
     "inconsistencies",
     "is_paid",

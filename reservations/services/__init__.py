@@ -15,6 +15,7 @@ The public functions are importable from here (`from reservations.services impor
 from reservations.services.allocation import bookings_in_the_way
 from reservations.services.housekeeping import complete_past_reservations, expire_stale_holds, purge_reservations
 from reservations.services.lifecycle import (
+    hold_ceiling,
     reservation_book,
     reservation_cancel,
     reservation_confirm,
@@ -46,6 +47,7 @@ __all__ = [
     "complete_past_reservations",
     "expire_stale_holds",
     "fitting_spaces",
+    "hold_ceiling",
     "modification_deadline",
     "period_for",
     "purge_reservations",

@@ -153,13 +153,21 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
     )
 
 
+def hold_ceiling(reservation: Reservation) -> datetime:
+    """The latest a hold may last, however often it is extended: the venue's hold length plus
+    HOLDFAST_HOLD_CEILING_EXTRA_MINUTES (enough for one payment page) from when it was made."""
+    minutes = reservation.space.venue.hold_minutes + settings.HOLDFAST_HOLD_CEILING_EXTRA_MINUTES
+    return reservation.created_at + timedelta(minutes=minutes)
+
+
 def reservation_extend_hold(*, reservation: Reservation, until: datetime, now: datetime | None = None) -> Reservation:
-    """Keep a live hold at least until `until` (Stripe's checkout lasts 30 minutes or more)."""
+    """Keep a live hold at least until `until` (a payment page is open), but never past its ceiling."""
     now = now or timezone.now()
     with transaction.atomic():
         current = _lock(reservation)
         if current.status != Status.HELD or current.hold_expires_at <= now:
             raise HoldExpired("Your hold ran out. Please search again.")
+        until = min(until, hold_ceiling(current))
         if current.hold_expires_at < until:
             Reservation.objects.filter(pk=current.pk).update(hold_expires_at=until, updated_at=now)
             current.hold_expires_at = until
@@ -354,6 +362,8 @@ def reservation_cancel(
         )
         current = _reload(current)
         hooks.cancelled.call(current, by_staff=by_staff, actor=actor, now=now)
+        if not was_confirmed:
+            hooks.hold_ended.call(current)
         return current
 
 

@@ -9,7 +9,7 @@ change is allowed by the venue's rules; this module refuses only a change no rul
 
 from datetime import datetime
 
-from reservations import notifications
+from reservations import hooks, notifications
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 
 Status = Reservation.Status
@@ -75,8 +75,9 @@ def confirm(reservation: Reservation, *, actor, now: datetime, details: dict) ->
 
 
 def expire(reservation: Reservation, *, now: datetime) -> Reservation:
-    """A hold ran out (or its payment page expired): the slot is free again; the guest is told."""
-    return transition(
+    """A hold ran out (or its payment page expired): the slot is free again; the guest is told, and
+    the `hold_ended` hook closes what was opened for it (payments: its Checkout Session)."""
+    expired = transition(
         reservation,
         Status.EXPIRED,
         actor=None,
@@ -84,6 +85,8 @@ def expire(reservation: Reservation, *, now: datetime) -> Reservation:
         details={"hold_expired_at": reservation.hold_expires_at.isoformat()},
         message=(OutgoingMessage.Kind.HOLD_EXPIRED, f"hold_expired:{reservation.pk}", {}),
     )
+    hooks.hold_ended.call(expired)
+    return expired
 
 
 def complete_all(ids: list[int], *, now: datetime) -> int:

@@ -907,7 +907,7 @@ def test_the_schema_declares_the_token_header_and_every_error_answer(client):
         "name": "X-Session-Token",
     }
     book = schema["paths"]["/api/reservations"]["post"]["responses"]
-    assert set(book) == {"201", "400", "401", "403", "404", "409", "413", "422", "429"}
+    assert set(book) == {"201", "400", "401", "403", "404", "409", "413", "422", "429", "503"}
     assert book["409"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
     check_in = schema["components"]["schemas"]["VenueOut"]["properties"]["check_in_time"]
     assert "format" not in check_in  # "time" in JSON Schema requires an offset, which a check-in time has not

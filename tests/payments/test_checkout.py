@@ -1,0 +1,196 @@
+"""Checkout can be reopened, never keeps a hold past its ceiling, and closes when the hold ends — against
+the local fake of Stripe, which refuses an idempotency key reused with other parameters, as Stripe does."""
+
+import json
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from payments.models import Payment
+from payments.services import PaymentUnavailable, checkout_start
+from reservations.exceptions import HoldExpired
+from reservations.models import Reservation
+from reservations.services import (
+    expire_stale_holds,
+    hold_ceiling,
+    reservation_cancel,
+    reservation_extend_hold,
+    reservation_hold,
+)
+from spaces.models import PaymentMode
+from tests.fake_stripe import FakeStripe
+from tests.reservations.conftest import at, next_weekday
+
+pytestmark = pytest.mark.django_db
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    with FakeStripe(webhook_secret="whsec_test_holdfast") as fake:
+        settings.STRIPE_SECRET_KEY = "sk_test_holdfast"
+        settings.STRIPE_WEBHOOK_SECRET = "whsec_test_holdfast"
+        settings.STRIPE_API_BASE = fake.url
+        yield fake
+
+
+@pytest.fixture
+def deposit_venue(restaurant):
+    restaurant.payment_mode = PaymentMode.DEPOSIT_PER_GUEST
+    restaurant.deposit_per_guest = Decimal("10.00")
+    restaurant.save()
+    return restaurant
+
+
+def hold_table(venue, guest, **extra):
+    start = at(venue, next_weekday(venue, 1), "19:30")
+    return reservation_hold(guest=guest, venue=venue, starts_at=start, party_size=4, **extra)
+
+
+def session_requests(fake) -> list[dict]:
+    return [request for request in fake.requests if request["path"] == "/v1/checkout/sessions"]
+
+
+def test_coming_back_from_stripe_and_paying_again_reopens_the_same_session(deposit_venue, guest, fake_stripe):
+    reservation = hold_table(deposit_venue, guest)
+    first = checkout_start(reservation=reservation)
+
+    # A minute later (not in the same second): the guest came back from Stripe's cancel page.
+    again = checkout_start(reservation=reservation, now=timezone.now() + timedelta(minutes=1))
+
+    assert again.pk == first.pk and again.checkout_url == first.checkout_url
+    assert len(fake_stripe.sessions) == 1 and len(session_requests(fake_stripe)) == 1
+
+
+def test_a_closed_session_is_followed_by_a_new_one_with_a_new_key(deposit_venue, guest, fake_stripe):
+    reservation = hold_table(deposit_venue, guest)
+    first = checkout_start(reservation=reservation)
+    fake_stripe.expire_session(first.stripe_checkout_session_id)  # closed at Stripe (say, by its dashboard)
+    Payment.objects.filter(pk=first.pk).update(expires_at=timezone.now())
+
+    second = checkout_start(reservation=reservation)
+
+    assert second.pk != first.pk and fake_stripe.sessions[second.stripe_checkout_session_id]["status"] == "open"
+    keys = [request["idempotency_key"] for request in session_requests(fake_stripe)]
+    assert keys == [f"checkout-{reservation.reference}-1", f"checkout-{reservation.reference}-2"]
+    first.refresh_from_db()
+    assert first.status == "pending"  # Stripe closed it, not us: its checkout.session.expired event marks it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_open_one_session(deposit_venue, guest, fake_stripe):
+    reservation = hold_table(deposit_venue, guest)
+    results, barrier = [], threading.Barrier(2)
+
+    def click():
+        barrier.wait()
+        try:
+            results.append(checkout_start(reservation=reservation).stripe_checkout_session_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 2 and len(set(results)) == 1  # the same session, no idempotency_error
+    assert len(fake_stripe.sessions) == 1 and Payment.objects.count() == 1
+
+
+def test_a_hold_is_never_extended_past_its_ceiling(deposit_venue, guest, fake_stripe):
+    reservation = hold_table(deposit_venue, guest)
+    ceiling = hold_ceiling(reservation)
+    assert ceiling == reservation.created_at + timedelta(minutes=deposit_venue.hold_minutes + 31)
+
+    extended = reservation_extend_hold(reservation=reservation, until=timezone.now() + timedelta(days=3))
+    payment = checkout_start(reservation=reservation)
+
+    assert extended.hold_expires_at == ceiling
+    assert payment.expires_at == ceiling.replace(microsecond=0)
+    # Too little of the ceiling left for a new payment page: refused with the time it ends.
+    fake_stripe.expire_session(payment.stripe_checkout_session_id)
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now())
+    with pytest.raises(HoldExpired, match="too soon to pay online"):
+        checkout_start(reservation=reservation, now=ceiling - timedelta(minutes=20))
+    assert len(fake_stripe.sessions) == 1
+
+
+def test_a_failed_start_keeps_the_hold_as_it_was_and_names_the_booking(deposit_venue, guest, settings):
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE = "sk_test_holdfast", UNREACHABLE
+    reservation = hold_table(deposit_venue, guest)
+
+    with pytest.raises(PaymentUnavailable) as refused:
+        checkout_start(reservation=reservation)
+
+    assert refused.value.reference == reservation.reference
+    assert Reservation.objects.get(pk=reservation.pk).hold_expires_at == reservation.hold_expires_at  # not extended
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("how", ["released", "expired"])
+def test_a_hold_that_ends_closes_its_checkout_session_at_stripe(
+    deposit_venue, guest, fake_stripe, how, django_capture_on_commit_callbacks
+):
+    reservation = hold_table(deposit_venue, guest)
+    payment = checkout_start(reservation=reservation)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "released":
+            reservation_cancel(reservation=reservation, actor=guest)
+        else:
+            expire_stale_holds(now=timezone.now() + timedelta(hours=1))
+
+    assert fake_stripe.sessions[payment.stripe_checkout_session_id]["status"] == "expired"
+    payment.refresh_from_db()
+    assert payment.status == "expired"
+
+
+# --- Through the API ---------------------------------------------------------------------------------------
+
+
+def api(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def book_by_api(client, venue):
+    request = {
+        "venue": venue.slug,
+        "starts_at": at(venue, next_weekday(venue, 1), "19:30").isoformat(),
+        "party_size": 4,
+    }
+    return client.post("/api/reservations", json.dumps(request), content_type="application/json")
+
+
+def test_the_api_reopens_checkout_for_a_held_booking(deposit_venue, guest, other_guest, fake_stripe):
+    client = api(guest)
+    booked = book_by_api(client, deposit_venue)
+    assert booked.status_code == 201 and booked.json()["status"] == "held"
+    reference = booked.json()["reference"]
+
+    again = client.post(f"/api/reservations/{reference}/checkout")
+    someone_else = api(other_guest).post(f"/api/reservations/{reference}/checkout")
+
+    assert again.status_code == 200 and again.json()["payment_url"] == booked.json()["payment_url"]
+    assert someone_else.status_code == 404
+    assert len(fake_stripe.sessions) == 1
+
+
+def test_the_api_answers_a_failed_checkout_with_the_reference_and_keeps_the_hold(deposit_venue, guest, settings):
+    settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE = "sk_test_holdfast", UNREACHABLE
+    client = api(guest)
+
+    response = book_by_api(client, deposit_venue)
+
+    assert response.status_code == 503 and "Nothing was charged" in response.json()["detail"]
+    reference = response.json()["reference"]
+    assert Reservation.objects.get(reference=reference).status == "held"
+    assert client.post(f"/api/reservations/{reference}/checkout").status_code == 503  # and it can be retried
