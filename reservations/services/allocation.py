@@ -23,9 +23,13 @@ from spaces.models import Space
 NO_OVERLAP_CONSTRAINT = "reservation_no_overlap"
 
 
-def expire_stale_holds_in_the_way(spaces: list[Space], starts_at, ends_at, *, now) -> None:
+def expire_stale_holds_in_the_way(
+    spaces: list[Space], starts_at, ends_at, *, now, exclude: Reservation | None = None
+) -> None:
     """Expired holds never block anyone: expire those in the way inside the booking's transaction."""
     stale = Reservation.objects.stale_holds(now).filter(space__in=spaces).overlapping(starts_at, ends_at)
+    if exclude is not None:
+        stale = stale.exclude(pk=exclude.pk)
     for reservation in stale.select_for_update(skip_locked=True).order_by("pk"):
         transitions.expire(reservation, now=now)
 

@@ -174,11 +174,24 @@ def reservation_extend_hold(*, reservation: Reservation, until: datetime, now: d
         return current
 
 
+def _accepted_now(current: Reservation, *, now: datetime) -> bool:
+    """Would this booking be taken now? Its start has not passed and no closure falls in it (the space
+    being free is asked under its lock, by the claim)."""
+    if current.starts_at <= now:
+        return False
+    try:
+        rules.check_closures(current.space.venue, [current.space], current.starts_at, current.ends_at)
+    except PolicyViolation:
+        return False
+    return True
+
+
 def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None = None) -> bool:
-    """The guest has paid: confirm the booking. A payment that arrives after its hold lapsed still
-    confirms it when the space is free for the period (checked under the space's lock, like any
-    booking); False when the slot has gone to someone else or the booking was cancelled meanwhile
-    (the caller refunds). Idempotent."""
+    """The guest has paid: confirm the booking. A payment that arrives after its hold lapsed confirms
+    it only when the booking would be accepted now: its start has not passed, no closure falls in it,
+    and the space is free (stale holds in the way expire; checked under the space's lock, like any
+    booking). False otherwise, or when the booking was cancelled meanwhile (the caller refunds and
+    tells the guest). Idempotent."""
     now = now or timezone.now()
     with transaction.atomic():
         current = _lock(reservation)
@@ -194,11 +207,17 @@ def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None =
 
         if not late:
             confirm()
-        elif allocation.claim(current.space, current.starts_at, current.ends_at, confirm, exclude=current) is None:
-            if current.status == Status.HELD:
-                transitions.expire(current, now=now)
-            return False
-        return True
+            return True
+        if _accepted_now(current, now=now):
+            allocation.expire_stale_holds_in_the_way(
+                [current.space], current.starts_at, current.ends_at, now=now, exclude=current
+            )
+            claimed = allocation.claim(current.space, current.starts_at, current.ends_at, confirm, exclude=current)
+            if claimed is not None:
+                return True
+        if current.status == Status.HELD:
+            transitions.expire(current, now=now)
+        return False
 
 
 def reservation_expire_hold(*, reservation: Reservation, now: datetime | None = None) -> Reservation:

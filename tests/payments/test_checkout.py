@@ -22,7 +22,7 @@ from reservations.services import (
     reservation_extend_hold,
     reservation_hold,
 )
-from spaces.models import PaymentMode
+from spaces.models import Closure, PaymentMode
 from tests.fake_stripe import FakeStripe
 from tests.reservations.conftest import at, next_weekday
 
@@ -194,3 +194,79 @@ def test_the_api_answers_a_failed_checkout_with_the_reference_and_keeps_the_hold
     reference = response.json()["reference"]
     assert Reservation.objects.get(reference=reference).status == "held"
     assert client.post(f"/api/reservations/{reference}/checkout").status_code == 503  # and it can be retried
+
+
+# --- Late payments -------------------------------------------------------------------------------------------
+
+
+def pay_late(client, fake, payment):
+    """The guest pays on Stripe's page after the hold ran out; the webhook arrives."""
+    event = fake.complete_session(payment.stripe_checkout_session_id, deliver=False)
+    payload = json.dumps(event)
+    return client.post(
+        "/payments/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=fake.sign(payload),
+    )
+
+
+@pytest.fixture
+def lapsed(deposit_venue, guest, fake_stripe):
+    """A held table with its checkout open, whose hold has run out (not yet expired by the job)."""
+    deposit_venue.spaces.exclude(name="Table 6").delete()  # one table only
+    reservation = hold_table(deposit_venue, guest)
+    payment = checkout_start(reservation=reservation)
+    Reservation.objects.filter(pk=reservation.pk).update(hold_expires_at=timezone.now() - timedelta(minutes=1))
+    return reservation, payment
+
+
+def test_a_late_payment_for_a_start_that_passed_is_refunded(
+    lapsed, fake_stripe, client, django_capture_on_commit_callbacks, mailoutbox
+):
+    reservation, payment = lapsed
+    past = timezone.now() - timedelta(hours=3)
+    Reservation.objects.filter(pk=reservation.pk).update(starts_at=past, ends_at=past + timedelta(minutes=90))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pay_late(client, fake_stripe, payment).status_code == 200
+
+    reservation.refresh_from_db()
+    assert reservation.status == "expired"
+    assert [refund["amount"] for refund in fake_stripe.refunds.values()] == [4000]
+    assert any("payment refunded" in email.subject for email in mailoutbox)
+
+
+def test_a_late_payment_for_a_time_the_venue_has_closed_is_refunded(
+    lapsed, fake_stripe, client, django_capture_on_commit_callbacks
+):
+    reservation, payment = lapsed
+    Closure.objects.create(
+        venue=reservation.space.venue,
+        starts_at=reservation.starts_at - timedelta(hours=1),
+        ends_at=reservation.ends_at,
+        reason="Private party",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pay_late(client, fake_stripe, payment)
+
+    reservation.refresh_from_db()
+    assert reservation.status == "expired" and len(fake_stripe.refunds) == 1
+
+
+def test_a_late_payment_confirms_when_only_a_stale_hold_is_in_the_way(
+    lapsed, fake_stripe, client, other_guest, django_capture_on_commit_callbacks
+):
+    reservation, payment = lapsed
+    expire_stale_holds()
+    other = hold_table(reservation.space.venue, other_guest)  # the table again, for someone else...
+    Reservation.objects.filter(pk=other.pk).update(hold_expires_at=timezone.now() - timedelta(minutes=1))  # ...lapsed
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pay_late(client, fake_stripe, payment)
+
+    reservation.refresh_from_db()
+    other.refresh_from_db()
+    assert (reservation.status, other.status) == ("confirmed", "expired")
+    assert not fake_stripe.refunds
