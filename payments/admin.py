@@ -147,6 +147,7 @@ class RefundAdmin(VenueScoped, admin.ModelAdmin):
     venue_path = "payment__reservation__space__venue"
     view_power = Power.VIEW_PAYMENTS
     change_power = None
+    list_select_related = ["payment__reservation"]  # each row names its payment and booking: no query per row
     list_display = ["created_at", "payment", "amount", "currency", "status", "stripe_refund_id"]
     list_filter = ["status"]
     search_fields = ["stripe_refund_id", "payment__stripe_payment_intent_id", "payment__reservation__reference"]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from payments import gateway
 from payments.models import Payment, Refund, StripeEvent
-from payments.services.refunds import apply_refund_state, request_refund
+from payments.services.refunds import apply_refund_state, lock_reservation, request_refund
 from reservations import notifications
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.services import reservation_confirm_paid, reservation_expire_hold
@@ -40,10 +40,21 @@ def handle_webhook(payload: bytes, signature: str) -> str:
     return "handled"
 
 
+def _lock_payment(session_id: str) -> Payment | None:
+    """The session's payment, locked after its reservation (the order every booking change takes)."""
+    reservation_id = (
+        Payment.objects.filter(stripe_checkout_session_id=session_id).values_list("reservation_id", flat=True).first()
+    )
+    if reservation_id is None:
+        return None
+    lock_reservation(reservation_id)
+    return Payment.objects.select_for_update(no_key=True).filter(stripe_checkout_session_id=session_id).first()
+
+
 def _session_completed(session) -> None:
     if session.get("payment_status") != "paid":
         return  # a delayed payment method: its own event follows
-    payment = Payment.objects.select_for_update().filter(stripe_checkout_session_id=session["id"]).first()
+    payment = _lock_payment(session["id"])
     if payment is None:  # the webhook beat our own record of the session
         reservation = Reservation.objects.filter(reference=(session.get("metadata") or {}).get("reference")).first()
         if reservation is None:
@@ -80,7 +91,7 @@ def _session_completed(session) -> None:
 
 
 def _session_expired(session) -> None:
-    payment = Payment.objects.select_for_update().filter(stripe_checkout_session_id=session["id"]).first()
+    payment = _lock_payment(session["id"])
     if payment is None or payment.status != Payment.Status.PENDING:
         return  # already paid (events out of order) or not ours
     Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.EXPIRED)

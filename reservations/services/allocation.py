@@ -30,7 +30,7 @@ def expire_stale_holds_in_the_way(
     stale = Reservation.objects.stale_holds(now).filter(space__in=spaces).overlapping(starts_at, ends_at)
     if exclude is not None:
         stale = stale.exclude(pk=exclude.pk)
-    for reservation in stale.select_for_update(skip_locked=True).order_by("pk"):
+    for reservation in stale.select_for_update(skip_locked=True, no_key=True).order_by("pk"):
         transitions.expire(reservation, now=now)
 
 

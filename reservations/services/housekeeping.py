@@ -19,7 +19,9 @@ def expire_stale_holds(*, now: datetime | None = None) -> int:
     """Expire every hold whose time ran out. Returns how many."""
     now = now or timezone.now()
     with transaction.atomic():
-        expired = list(Reservation.objects.stale_holds(now).select_for_update(skip_locked=True).order_by("pk"))
+        expired = list(
+            Reservation.objects.stale_holds(now).select_for_update(skip_locked=True, no_key=True).order_by("pk")
+        )
         for reservation in expired:
             transitions.expire(reservation, now=now)
     return len(expired)
@@ -31,7 +33,7 @@ def complete_past_reservations(*, now: datetime | None = None) -> int:
     with transaction.atomic():
         ended = list(
             Reservation.objects.filter(status=Status.CONFIRMED, ends_at__lte=now)
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=True, no_key=True)
             .values_list("pk", flat=True)
         )
         return transitions.complete_all(ended, now=now)

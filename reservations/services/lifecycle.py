@@ -33,7 +33,10 @@ def _reload(reservation: Reservation) -> Reservation:
 
 
 def _lock(reservation: Reservation) -> Reservation:
-    return Reservation.objects.select_for_update().select_related("space__venue").get(pk=reservation.pk)
+    """Lock the booking's row. FOR NO KEY UPDATE: rows that only point at it (its history, payments,
+    refunds) can still be written meanwhile. Locks are taken in one order everywhere (docs/architecture.md):
+    the guest's row, the reservation, its payments, the space."""
+    return Reservation.objects.select_for_update(no_key=True).select_related("space__venue").get(pk=reservation.pk)
 
 
 # ---------------------------------------------------------------------------------------------

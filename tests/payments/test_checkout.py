@@ -5,26 +5,30 @@ import json
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
-from payments.models import Payment
-from payments.services import PaymentUnavailable, checkout_start
-from reservations.exceptions import HoldExpired
+from payments.models import Payment, Refund
+from payments.services import PaymentUnavailable, checkout_start, refund_issue
+from reservations.exceptions import HoldExpired, PolicyViolation
 from reservations.models import Reservation
 from reservations.services import (
     expire_stale_holds,
     hold_ceiling,
+    reservation_book,
     reservation_cancel,
     reservation_extend_hold,
     reservation_hold,
 )
-from spaces.models import Closure, PaymentMode
+from spaces.models import Closure, PaymentMode, VenueRole
 from tests.fake_stripe import FakeStripe
-from tests.reservations.conftest import at, next_weekday
+from tests.reservations.conftest import at, make_user, next_weekday, with_authenticator
 
 pytestmark = pytest.mark.django_db
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens
@@ -270,3 +274,88 @@ def test_a_late_payment_confirms_when_only_a_stale_hold_is_in_the_way(
     other.refresh_from_db()
     assert (reservation.status, other.status) == ("confirmed", "expired")
     assert not fake_stripe.refunds
+
+
+# --- One lock order ----------------------------------------------------------------------------------------
+
+
+def race(*actions) -> list[Exception]:
+    """Run the actions in threads of their own, released together; the errors they raised."""
+    barrier, errors = threading.Barrier(len(actions)), []
+
+    def run(action):
+        barrier.wait()
+        try:
+            action()
+        except Exception as error:  # a deadlock would surface here
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_staff_refund_racing_a_cancellation_never_deadlocks_nor_refunds_twice(deposit_venue, guest, fake_stripe):
+    """The refund takes the reservation's lock before the payment's, as the cancellation does: they queue."""
+    manager = with_authenticator(make_user("manager@example.com", is_staff=True))
+    VenueRole.objects.create(venue=deposit_venue, user=manager, role=VenueRole.Role.MANAGER)
+    client = Client()
+    for _round in range(8):
+        reservation = reservation_hold(
+            guest=guest,
+            venue=deposit_venue,
+            starts_at=at(deposit_venue, next_weekday(deposit_venue, 1, weeks_ahead=2), "12:00"),
+            party_size=4,
+        )
+        payment = checkout_start(reservation=reservation)
+        pay_late(client, fake_stripe, payment)  # on time here: the webhook confirms it
+        assert Reservation.objects.get(pk=reservation.pk).status == "confirmed"
+        payment.refresh_from_db()
+
+        errors = race(
+            partial(refund_issue, payment=payment, amount=Decimal("10.00"), actor=manager, reason="Wine"),
+            partial(reservation_cancel, reservation=reservation, actor=guest),
+        )
+
+        # When the cancellation came first nothing is left to refund: that refusal is the only error allowed.
+        assert [error for error in errors if not isinstance(error, PolicyViolation)] == []
+        payment.refresh_from_db()
+        assert Reservation.objects.get(pk=reservation.pk).status == "cancelled"
+        assert payment.refunded_or_pending() == payment.amount  # all of it back, once, whoever came first
+
+
+def test_the_admins_refund_list_runs_the_same_queries_for_one_refund_or_many(staff, deposit_venue, guest):
+    def paid_booking_with_refund(clock):
+        reservation = reservation_book(
+            guest=guest,
+            venue=deposit_venue,
+            starts_at=at(deposit_venue, next_weekday(deposit_venue, 1), clock),
+            party_size=2,
+        )
+        payment = Payment.objects.create(
+            reservation=reservation,
+            amount=Decimal("20"),
+            currency="EUR",
+            status="paid",
+            stripe_checkout_session_id=f"cs_{clock}",
+            stripe_payment_intent_id=f"pi_{clock}",
+        )
+        Refund.objects.create(payment=payment, amount=Decimal("5"), currency="EUR")
+
+    client = api(staff)
+    url = reverse("admin:payments_refund_changelist")
+    paid_booking_with_refund("19:00")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for clock in ("19:15", "19:30", "19:45", "20:00"):
+        paid_booking_with_refund(clock)
+    with CaptureQueriesContext(connection) as five:
+        assert client.get(url).status_code == 200
+
+    assert len(five.captured_queries) == len(one.captured_queries)
