@@ -35,6 +35,7 @@ from reservations.services import (
     reservation_confirm,
     reservation_hold,
     reservation_modify,
+    reservation_modify_preview,
 )
 from reservations.wording import duration_words, space_noun
 from spaces import powers
@@ -343,15 +344,21 @@ def modify(request, reference):
             problem, status = f"{next(iter(form.errors.values()))[0]} Choose again from the list.", 400
         else:
             choice = form.cleaned_data
+            change = {
+                "reservation": reservation,
+                "actor": request.user,
+                "starts_at": choice["starts_at"],
+                "ends_at": choice["ends_at"],
+                "party_size": choice["party_size"],
+                "space": choice["space"],
+            }
             try:
-                reservation = reservation_modify(
-                    reservation=reservation,
-                    actor=request.user,
-                    starts_at=choice["starts_at"],
-                    ends_at=choice["ends_at"],
-                    party_size=choice["party_size"],
-                    space=choice["space"],
-                )
+                if "money_confirmed" not in request.POST:
+                    # Money changes with the booking: the guest sees how before the change is made.
+                    quote = reservation_modify_preview(**change)
+                    if _money_changes(quote):
+                        return _confirm_money_page(request, reservation, form, quote)
+                reservation = reservation_modify(**change)
             except BookingError as error:
                 problem, status = error.message, _status_for(error)
                 refused_at, refused_space = choice["starts_at"], choice["space"]
@@ -382,6 +389,29 @@ def modify(request, reference):
         **rules,
     )
     return render_picker(request, "reservations/modify.html", context, status=status)
+
+
+def _money_changes(quote: dict) -> bool:
+    return bool(
+        quote["refund"] or quote["price"] != quote["price_before"] or quote["amount_due"] != quote["amount_due_before"]
+    )
+
+
+def _confirm_money_page(request, reservation, form: ChoiceForm, quote: dict):
+    """The change, its new price and what it does to the money, with a button that makes it."""
+    venue = reservation.space.venue
+    choice = form.cleaned_data
+    context = {
+        "reservation": reservation,
+        "venue": venue,
+        "quote": quote,
+        "choice_fields": form.query(),
+        "starts": format_local(venue, choice["starts_at"]),
+        "ends": _end_words(venue, choice["starts_at"], choice["ends_at"]),
+        "party_size": choice["party_size"],
+        "action_url": reverse("reservations:modify", kwargs={"reference": reservation.reference}),
+    }
+    return render(request, "reservations/modify_confirm.html", context)
 
 
 @login_required

@@ -9,7 +9,14 @@ class PaymentsConfig(AppConfig):
         # (reservations/hooks.py): whether money is taken up front, whether it arrived, refunds on
         # cancellation, keeping the bookings money was involved in, and closing the payment page of a
         # hold that ended.
-        from payments.services import close_checkout_when_hold_ends, is_paid, refund_on_cancellation, takes_payment
+        from payments.services import (
+            balance,
+            close_checkout_when_hold_ends,
+            is_paid,
+            refund_after_repricing,
+            refund_on_cancellation,
+            takes_payment,
+        )
         from reservations import hooks
 
         hooks.collects_payment.register(takes_payment)
@@ -17,6 +24,8 @@ class PaymentsConfig(AppConfig):
         hooks.cancelled.register(refund_on_cancellation)
         hooks.retained.register(_reservations_with_payments)
         hooks.hold_ended.register(close_checkout_when_hold_ends)
+        hooks.balance.register(balance)
+        hooks.repriced.register(refund_after_repricing)
 
 
 def _reservations_with_payments():

@@ -24,6 +24,12 @@ class Payment(models.Model):
     stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="When the Checkout Session closes at Stripe.")
+    refund_cap_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The most a guest's cancellation may give back, once the booking was moved: what cancelling "
+        "before the move would have given.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)

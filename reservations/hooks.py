@@ -18,6 +18,12 @@ Receivers run in the caller's transaction, in a fixed order: by `order`, then by
 |                    | status change and its event,      | payments refunds what the venue's policy says  |
 |                    | before the transaction commits    |                                                |
 | `retained`         | purge_reservations                | `() -> QuerySet of reservation ids` to keep    |
+| `balance`          | reservation_modify                | `(reservation) -> Decimal`: paid online, less  |
+|                    |                                   | what was refunded                              |
+| `repriced`         | reservation_modify, after the     | `(reservation, *, moved_from, balance, actor,  |
+|                    | change of a paid booking          | by_staff, now)`: payments refunds what the     |
+|                    |                                   | lower price leaves over, and caps refunds of a |
+|                    |                                   | moved booking                                  |
 | `hold_ended`       | expiring a hold, releasing one    | `(reservation)`: payments closes its open      |
 |                    | (in the same transaction)         | Checkout Session (after commit)                |
 """
@@ -55,3 +61,5 @@ is_paid = Hook("is_paid")
 cancelled = Hook("cancelled")
 retained = Hook("retained")
 hold_ended = Hook("hold_ended")
+balance = Hook("balance")
+repriced = Hook("repriced")

@@ -19,6 +19,8 @@ from payments.services.checkout import (
 )
 from payments.services.consistency import inconsistencies
 from payments.services.refunds import (
+    balance,
+    refund_after_repricing,
     refund_issue,
     refund_on_cancellation,
     refund_percent,
@@ -30,7 +32,9 @@ from payments.services.webhook import handle_webhook
 
 __all__ = [
     "PaymentUnavailable",
+    "balance",
     "checkout_start",
+    "refund_after_repricing",
     "checkout_urls",
     "close_checkout_when_hold_ends",
     "expire_open_sessions",

@@ -39,10 +39,13 @@ def refund_percent(venue: Venue, starts_at: datetime, *, now: datetime) -> int:
 def cancellation_refund_percent(reservation: Reservation, *, by_staff: bool, actor, now: datetime) -> int:
     """What a cancellation gives back, in percent: the policy's tier; all of it when the venue cancels
     and the member of staff may refund beyond the policy (a manager; a host refunds by the policy)."""
-    venue = reservation.space.venue
-    if by_staff and powers.can(actor, Power.REFUND, venue):
+    if _beyond_policy(reservation, by_staff=by_staff, actor=actor):
         return 100
-    return refund_percent(venue, reservation.starts_at, now=now)
+    return refund_percent(reservation.space.venue, reservation.starts_at, now=now)
+
+
+def _beyond_policy(reservation: Reservation, *, by_staff: bool, actor) -> bool:
+    return by_staff and powers.can(actor, Power.REFUND, reservation.space.venue)
 
 
 def refund_preview(
@@ -51,25 +54,81 @@ def refund_preview(
     """What cancelling now would give back (shown on the cancel page before the guest confirms)."""
     now = now or timezone.now()
     percent = cancellation_refund_percent(reservation, by_staff=by_staff, actor=actor, now=now)
+    capped = not _beyond_policy(reservation, by_staff=by_staff, actor=actor)
     return sum(
-        (_share(payment, percent) for payment in reservation.payments.filter(status=Payment.Status.PAID)),
+        (
+            _share(payment, percent, capped=capped)
+            for payment in reservation.payments.filter(status=Payment.Status.PAID)
+        ),
         Decimal("0"),
     )
 
 
-def _share(payment: Payment, percent: int) -> Decimal:
+def _share(payment: Payment, percent: int, *, capped: bool = True) -> Decimal:
+    """The part of `payment` a refund of `percent` gives back; a moved booking's cap applies unless the
+    venue refunds beyond the policy (`capped=False`)."""
+    if capped and payment.refund_cap_percent is not None:
+        percent = min(percent, payment.refund_cap_percent)
     return min((payment.amount * percent / 100).quantize(CENT, rounding=ROUND_DOWN), payment.refundable())
+
+
+def balance(reservation: Reservation) -> Decimal:
+    """Paid online for the booking, less what is refunded or on its way back. The `balance` hook."""
+    return sum(
+        (payment.amount - payment.refunded_or_pending() for payment in reservation.payments.filter(status="paid")),
+        Decimal("0"),
+    )
+
+
+def refund_after_repricing(
+    reservation: Reservation, *, moved_from: datetime, balance: Decimal, actor, by_staff: bool, now: datetime
+) -> list[Refund]:
+    """The booking services' `repriced` hook, in the change's transaction (the reservation is locked).
+
+    A moved booking keeps the refund it had before the move as its ceiling: cancelling later never gives
+    back more than cancelling just before the move would have. What the new, lower amount due leaves
+    over is refunded as a cancellation would refund it now."""
+    venue = reservation.space.venue
+    paid = list(
+        Payment.objects.select_for_update(no_key=True).filter(reservation=reservation, status=Payment.Status.PAID)
+    )
+    if moved_from != reservation.starts_at:
+        before_the_move = refund_percent(venue, moved_from, now=now)
+        for payment in paid:
+            cap = min(before_the_move, payment.refund_cap_percent if payment.refund_cap_percent is not None else 100)
+            Payment.objects.filter(pk=payment.pk).update(refund_cap_percent=cap)
+            payment.refund_cap_percent = cap
+    left_over = balance - reservation.amount_due
+    if left_over <= 0:
+        return []
+    percent = cancellation_refund_percent(reservation, by_staff=by_staff, actor=actor, now=now)
+    capped = not _beyond_policy(reservation, by_staff=by_staff, actor=actor)
+    to_refund = (left_over * percent / 100).quantize(CENT, rounding=ROUND_DOWN)
+    refunds = []
+    for payment in paid:
+        if to_refund <= 0:
+            break
+        room = payment.refundable()
+        if capped and payment.refund_cap_percent is not None:  # never past what the cap lets back in all
+            allowed = (payment.amount * payment.refund_cap_percent / 100).quantize(CENT, rounding=ROUND_DOWN)
+            room = min(room, allowed - (payment.amount - payment.refundable()))
+        amount = min(to_refund, room)
+        if amount > 0:
+            refunds.append(request_refund(payment, amount, reason="the booking now costs less", actor=actor))
+            to_refund -= amount
+    return refunds
 
 
 def refund_on_cancellation(reservation: Reservation, *, by_staff: bool, actor, now: datetime) -> list[Refund]:
     """The booking services' `cancelled` hook (registered in PaymentsConfig.ready), inside the
     cancellation's transaction: refund what cancellation_refund_percent says."""
     percent = cancellation_refund_percent(reservation, by_staff=by_staff, actor=actor, now=now)
+    capped = not _beyond_policy(reservation, by_staff=by_staff, actor=actor)
     refunds = []
     # The caller (reservation_cancel) holds the reservation's lock: its payments come after it.
     paid = Payment.objects.select_for_update(no_key=True).filter(reservation=reservation, status=Payment.Status.PAID)
     for payment in paid:
-        amount = _share(payment, percent)
+        amount = _share(payment, percent, capped=capped)
         if amount > 0:
             refunds.append(request_refund(payment, amount, reason=f"cancelled ({percent} % by policy)", actor=actor))
     return refunds

@@ -7,6 +7,7 @@ By concern:
 - `transitions`: the one place a status changes (row, history event, outbox message);
 - `lifecycle`: hold, confirm, modify, cancel, expire, no-show: what views, the API, admin actions and
   tasks call;
+- `on_the_day`: arrived, seated, no-show;
 - `housekeeping`: expiring, completing and purging, for periodic tasks and commands.
 
 The public functions are importable from here (`from reservations.services import reservation_hold`).
@@ -23,10 +24,13 @@ from reservations.services.lifecycle import (
     reservation_expire_hold,
     reservation_extend_hold,
     reservation_hold,
+    reservation_modify,
+    reservation_modify_preview,
+)
+from reservations.services.on_the_day import (
     reservation_mark_arrived,
     reservation_mark_no_show,
     reservation_mark_seated,
-    reservation_modify,
 )
 from reservations.services.rules import (
     MAX_NIGHTS,
@@ -62,4 +66,5 @@ __all__ = [
     "reservation_mark_no_show",
     "reservation_mark_seated",
     "reservation_modify",
+    "reservation_modify_preview",
 ]

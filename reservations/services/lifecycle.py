@@ -5,6 +5,7 @@ transaction and either succeeds or raises a BookingError having changed nothing.
 """
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -294,6 +295,7 @@ def reservation_modify(
         allocation.expire_stale_holds_in_the_way(candidates, new_start, new_end, now=now)
 
         before = _snapshot(current)
+        before_start = current.starts_at
         summary_before = summary(current)
         by_staff = staff and actor.pk != current.guest_id
         for candidate in allocation.without_overlap(candidates, new_start, new_end, now=now, exclude=current):
@@ -315,12 +317,13 @@ def reservation_modify(
             if not moved:
                 continue
             current = _reload(current)
+            money = _reprice(current, moved_from=before_start, staff=staff, by_staff=by_staff, actor=actor, now=now)
             after = _snapshot(current)
             if after != before:
                 changed = {
                     key: {"before": before[key], "after": after[key]} for key in after if after[key] != before[key]
                 }
-                event = transitions.record(current, Event.MODIFIED, actor, changes=changed)
+                event = transitions.record(current, Event.MODIFIED, actor, changes=changed, **money)
                 if current.status == Status.CONFIRMED:
                     notifications.enqueue(
                         current,
@@ -331,6 +334,58 @@ def reservation_modify(
             return current
     named = space or (None if venue.assigns_spaces else current.space)
     raise SlotUnavailable(rules.unavailable_message(venue, named, new_start, new_party))
+
+
+def _reprice(current: Reservation, *, moved_from: datetime, staff: bool, by_staff: bool, actor, now) -> dict:
+    """Money follows the change, in its transaction. A hold owes the new amount up front. A booking paid
+    online owes the new amount too: a lower one gives back the difference as the policy allows (and a
+    moved booking never refunds more than cancelling before the move would have: the `repriced`
+    hook); a higher one is refused for a guest (nothing is taken online after booking) and, made by
+    staff, leaves the difference to be paid at the venue. Returns what the history should say."""
+    venue = current.space.venue
+    due = amount_due(venue, space=current.space, price=current.price, party_size=current.party_size)
+    if current.status == Status.HELD:
+        if due != current.amount_due:
+            Reservation.objects.filter(pk=current.pk).update(amount_due=due)
+            current.amount_due = due
+        return {}
+    balance = sum(hooks.balance.call(current), Decimal("0"))
+    if balance <= 0:
+        return {}  # nothing was paid online: the venue settles the bill
+    extra = {}
+    if due > balance:
+        if not staff:
+            raise PolicyViolation(
+                f"This change would raise what is paid up front from {balance:.2f} to {due:.2f} {current.currency}. "
+                f"A paid booking cannot cost more online: cancel it and book again, or ask {venue.name}."
+            )
+        extra = {"to_pay_at_the_venue": str(due - balance)}
+        due = balance
+    if due != current.amount_due:
+        Reservation.objects.filter(pk=current.pk).update(amount_due=due)
+        current.amount_due = due
+    hooks.repriced.call(current, moved_from=moved_from, balance=balance, actor=actor, by_staff=by_staff, now=now)
+    return extra
+
+
+def reservation_modify_preview(**kwargs) -> dict:
+    """What reservation_modify would do to the money, without doing it: the change is made and rolled
+    back, so the answer is the service's own. {price, amount_due, refund, ...before} or a BookingError."""
+    reservation = kwargs["reservation"]
+    balance_before = sum(hooks.balance.call(reservation), Decimal("0"))
+    with transaction.atomic():
+        changed = reservation_modify(**kwargs)
+        balance_after = sum(hooks.balance.call(changed), Decimal("0"))
+        quote = {
+            "price_before": reservation.price,
+            "price": changed.price,
+            "amount_due_before": reservation.amount_due,
+            "amount_due": changed.amount_due,
+            "refund": balance_before - balance_after,
+            "currency": changed.currency,
+        }
+        transaction.set_rollback(True)
+    return quote
 
 
 def _snapshot(reservation: Reservation) -> dict:
@@ -387,64 +442,3 @@ def reservation_cancel(
         if not was_confirmed:
             hooks.hold_ended.call(current)
         return current
-
-
-def reservation_mark_no_show(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
-    """Staff record that the guest did not come. Only once the booking has started."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = _lock(reservation)
-        if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
-            raise NotAllowed("Only the venue's staff can mark a no-show.")
-        if current.status == Status.NO_SHOW:
-            return current
-        if current.status not in (Status.CONFIRMED, Status.COMPLETED):
-            raise PolicyViolation("Only a confirmed booking can be marked as a no-show.")
-        if current.arrived_at is not None:
-            raise PolicyViolation("The party arrived: it cannot be marked as a no-show.")
-        if current.starts_at > now:
-            raise PolicyViolation("A booking can be marked as a no-show only once it has started.")
-        transitions.transition(current, Status.NO_SHOW, actor=actor, now=now)
-        return _reload(current)
-
-
-def _check_on_the_day(current: Reservation, what: str, *, now: datetime) -> None:
-    if current.status != Status.CONFIRMED:
-        raise PolicyViolation(f"Only a confirmed booking can be marked as {what}.")
-    venue = current.space.venue
-    if now.astimezone(venue.zone).date() < current.local_starts_at.date():
-        raise PolicyViolation(f"A party can be marked as {what} on the day of its booking.")
-
-
-def reservation_mark_arrived(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
-    """The host notes that the party has come in (on the day of the booking). Idempotent."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = _lock(reservation)
-        if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
-            raise NotAllowed("Only the venue's staff can mark arrivals.")
-        if current.arrived_at is not None:
-            return current
-        _check_on_the_day(current, "arrived", now=now)
-        Reservation.objects.filter(pk=current.pk).update(arrived_at=now, updated_at=now)
-        transitions.record(current, Event.ARRIVED, actor)
-        return _reload(current)
-
-
-def reservation_mark_seated(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
-    """The host notes that the party sat down at its table (arrived too, if that was not noted). Idempotent."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = _lock(reservation)
-        if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
-            raise NotAllowed("Only the venue's staff can mark a party as seated.")
-        if current.seated_at is not None:
-            return current
-        _check_on_the_day(current, "seated", now=now)
-        if current.arrived_at is None:
-            transitions.record(current, Event.ARRIVED, actor)
-        Reservation.objects.filter(pk=current.pk).update(
-            arrived_at=current.arrived_at or now, seated_at=now, updated_at=now
-        )
-        transitions.record(current, Event.SEATED, actor)
-        return _reload(current)

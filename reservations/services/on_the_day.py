@@ -1,0 +1,78 @@
+"""On the day: the host marks a party as arrived, seated, or as a no-show. Status stays as it is for
+arrivals (a confirmed booking), and each mark is a history event with who made it."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from reservations.exceptions import NotAllowed, PolicyViolation
+from reservations.models import Reservation, ReservationEvent
+from reservations.services import transitions
+from reservations.services.lifecycle import _lock, _reload
+from spaces import powers
+from spaces.powers import Power
+
+Status = Reservation.Status
+Event = ReservationEvent.Kind
+
+
+def reservation_mark_no_show(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
+    """Staff record that the guest did not come. Only once the booking has started."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
+            raise NotAllowed("Only the venue's staff can mark a no-show.")
+        if current.status == Status.NO_SHOW:
+            return current
+        if current.status not in (Status.CONFIRMED, Status.COMPLETED):
+            raise PolicyViolation("Only a confirmed booking can be marked as a no-show.")
+        if current.arrived_at is not None:
+            raise PolicyViolation("The party arrived: it cannot be marked as a no-show.")
+        if current.starts_at > now:
+            raise PolicyViolation("A booking can be marked as a no-show only once it has started.")
+        transitions.transition(current, Status.NO_SHOW, actor=actor, now=now)
+        return _reload(current)
+
+
+def _check_on_the_day(current: Reservation, what: str, *, now: datetime) -> None:
+    if current.status != Status.CONFIRMED:
+        raise PolicyViolation(f"Only a confirmed booking can be marked as {what}.")
+    venue = current.space.venue
+    if now.astimezone(venue.zone).date() < current.local_starts_at.date():
+        raise PolicyViolation(f"A party can be marked as {what} on the day of its booking.")
+
+
+def reservation_mark_arrived(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
+    """The host notes that the party has come in (on the day of the booking). Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
+            raise NotAllowed("Only the venue's staff can mark arrivals.")
+        if current.arrived_at is not None:
+            return current
+        _check_on_the_day(current, "arrived", now=now)
+        Reservation.objects.filter(pk=current.pk).update(arrived_at=now, updated_at=now)
+        transitions.record(current, Event.ARRIVED, actor)
+        return _reload(current)
+
+
+def reservation_mark_seated(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
+    """The host notes that the party sat down at its table (arrived too, if that was not noted). Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(reservation)
+        if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
+            raise NotAllowed("Only the venue's staff can mark a party as seated.")
+        if current.seated_at is not None:
+            return current
+        _check_on_the_day(current, "seated", now=now)
+        if current.arrived_at is None:
+            transitions.record(current, Event.ARRIVED, actor)
+        Reservation.objects.filter(pk=current.pk).update(
+            arrived_at=current.arrived_at or now, seated_at=now, updated_at=now
+        )
+        transitions.record(current, Event.SEATED, actor)
+        return _reload(current)
