@@ -1,6 +1,7 @@
 """What `manage.py check_payments` reports: money and bookings that disagree."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -29,6 +30,27 @@ def inconsistencies(*, now: datetime | None = None) -> list[str]:
         problems.append(
             f"Confirmed but unpaid: {reservation.reference} ({reservation.amount_due} {reservation.currency} due)"
         )
+    # A change re-prices the booking and refunds what a lower price leaves over: keeping more than is due
+    # means a refund went missing. (Keeping less is a staff refund beyond the policy, not a fault.)
+    paid_for = (
+        Reservation.objects.filter(status__in=settled, payments__status=Payment.Status.PAID)
+        .distinct()
+        .prefetch_related("payments__refunds")
+    )
+    for reservation in paid_for:
+        kept = sum(
+            (
+                payment.amount - payment.refunded_or_pending()
+                for payment in reservation.payments.all()
+                if payment.status == "paid"
+            ),
+            Decimal("0"),
+        )
+        if kept > reservation.amount_due:
+            problems.append(
+                f"Paid more than is due: {reservation.reference} ({kept} {reservation.currency} kept, "
+                f"{reservation.amount_due} due after its last change)"
+            )
     stuck = Refund.objects.filter(
         status__in=[Refund.Status.REQUESTED, Refund.Status.PENDING], created_at__lt=now - timedelta(days=1)
     )

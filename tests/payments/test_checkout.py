@@ -26,29 +26,11 @@ from reservations.services import (
     reservation_extend_hold,
     reservation_hold,
 )
-from spaces.models import Closure, PaymentMode, VenueRole
-from tests.fake_stripe import FakeStripe
+from spaces.models import Closure, VenueRole
 from tests.reservations.conftest import at, make_user, next_weekday, with_authenticator
 
 pytestmark = pytest.mark.django_db
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens
-
-
-@pytest.fixture
-def fake_stripe(settings):
-    with FakeStripe(webhook_secret="whsec_test_holdfast") as fake:
-        settings.STRIPE_SECRET_KEY = "sk_test_holdfast"
-        settings.STRIPE_WEBHOOK_SECRET = "whsec_test_holdfast"
-        settings.STRIPE_API_BASE = fake.url
-        yield fake
-
-
-@pytest.fixture
-def deposit_venue(restaurant):
-    restaurant.payment_mode = PaymentMode.DEPOSIT_PER_GUEST
-    restaurant.deposit_per_guest = Decimal("10.00")
-    restaurant.save()
-    return restaurant
 
 
 def hold_table(venue, guest, **extra):
