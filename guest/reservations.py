@@ -26,10 +26,9 @@ from reservations.exceptions import BookingError, HoldExpired, SlotUnavailable
 from reservations.models import Reservation
 from reservations.periods import format_local
 from reservations.pricing import price_for
-from reservations.selectors import guest_reservations
+from reservations.selectors import guest_reservations, space_to_assign
 from reservations.services import (
     cancellation_deadline,
-    fitting_spaces,
     modification_deadline,
     reservation_cancel,
     reservation_confirm,
@@ -172,8 +171,14 @@ def _choice_context(venue, form: ChoiceForm) -> dict:
     data = form.cleaned_data
     space = data["space"]
     priced = space
-    if priced is None:  # the venue assigns: the room it would give is the smallest that fits
-        priced = fitting_spaces(venue, party_size=data["party_size"], category=data.get("category") or "").first()
+    if priced is None:  # the venue assigns: the price is that of the room it would give now
+        priced = space_to_assign(
+            venue=venue,
+            party_size=data["party_size"],
+            category=data.get("category") or "",
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+        )
     price = None
     if priced is not None and priced.price:
         price = price_for(venue, priced, data.get("nights") or 1)

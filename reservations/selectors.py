@@ -8,13 +8,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from reservations.exceptions import PolicyViolation
 from reservations.models import Reservation
 from reservations.periods import opening_periods, slot_starts, stay_period
 from reservations.pricing import price_for
+from reservations.services import rules
 from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE, fitting_spaces
 from spaces.models import Closure, Space, Venue
 
@@ -183,13 +184,30 @@ def venue_availability(
 
 
 def category_prices(availability: Availability) -> dict[str, object]:
-    """The lowest price of a stay per category (what a hotel guest sees next to a room type)."""
+    """The price of a stay per category, as charged: that of the space the venue would assign (the
+    first free one in the services' order, smallest first), not the cheapest one."""
     prices = {}
-    for entry in availability.spaces:
-        if entry.slots:
-            current = prices.get(entry.space.category)
-            prices[entry.space.category] = entry.price if current is None else min(current, entry.price)
+    for entry in availability.spaces:  # in fitting_spaces' order
+        if entry.slots and entry.space.category not in prices:
+            prices[entry.space.category] = entry.price
     return prices
+
+
+def space_to_assign(
+    *, venue: Venue, party_size: int, category: str, starts_at: datetime, ends_at: datetime, now: datetime | None = None
+) -> Space | None:
+    """The space a booking for this would get now, where the venue assigns (what the choice page prices):
+    the services' own order and rules, without taking it. None when nothing fits or is free."""
+    now = now or timezone.now()
+    try:
+        candidates = rules.candidates(venue, space=None, category=category, party_size=party_size)
+        candidates = rules.check_closures(venue, candidates, starts_at, ends_at)
+    except PolicyViolation:
+        return None
+    blocking = Reservation.objects.blocking(now).filter(space=OuterRef("pk")).overlapping(starts_at, ends_at)
+    free = Space.objects.filter(pk__in=[space.pk for space in candidates]).exclude(Exists(blocking))
+    free_ids = set(free.values_list("pk", flat=True))
+    return next((space for space in candidates if space.pk in free_ids), None)
 
 
 def guest_reservations(*, guest, when: str = "upcoming", now: datetime | None = None) -> QuerySet[Reservation]:

@@ -1,6 +1,6 @@
 """The guest booking pages, driven through Django's test client against real PostgreSQL."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reservations.models import Reservation
+from reservations.selectors import category_prices, venue_availability
 from reservations.services import reservation_book, reservation_hold
-from spaces.models import Venue
+from spaces.models import Space, Venue
 from tests.reservations.conftest import at, next_weekday
 
 pytestmark = pytest.mark.django_db
@@ -626,3 +627,22 @@ def test_past_reservations_are_paginated(client, restaurant, guest):
     assert 'rel="next">Older</a>' in first_page
     assert second_page.count("<tr>") == 2
     assert bad_page.status_code == 200
+
+
+def test_the_price_a_guest_is_shown_for_a_room_type_is_the_price_charged(client, hotel, guest):
+    """Two doubles at different prices: the hotel gives the smaller (here the dearer) one first, so that
+    is the price the page shows, the choice page repeats and the booking is charged."""
+    Space.objects.filter(venue=hotel, name="103").update(capacity=3, price=Decimal("70"))  # bigger, cheaper
+    arrival = timezone.now().astimezone(hotel.zone).date() + timedelta(days=14)
+    availability = venue_availability(venue=hotel, day=arrival, party_size=2, nights=2)
+    shown = category_prices(availability)["Double"]
+
+    client.force_login(guest)
+    start = datetime.combine(arrival, hotel.check_in_time, tzinfo=hotel.zone)
+    choice = {"starts_at": start.isoformat(), "nights": "2", "party_size": "2", "category": "Double"}
+    choice_page = client.get(reverse("spaces:hold", kwargs={"slug": hotel.slug}), choice)
+    client.post(reverse("spaces:hold", kwargs={"slug": hotel.slug}), choice)
+    booked = Reservation.objects.get()
+
+    assert shown == Decimal("180") == booked.price  # room 102, 90 a night
+    assert "180" in choice_page.content.decode()
