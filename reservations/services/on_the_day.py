@@ -44,35 +44,32 @@ def _check_on_the_day(current: Reservation, what: str, *, now: datetime) -> None
         raise PolicyViolation(f"A party can be marked as {what} on the day of its booking.")
 
 
-def reservation_mark_arrived(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
-    """The host notes that the party has come in (on the day of the booking). Idempotent."""
+def _mark(reservation: Reservation, actor, *, seated: bool, now: datetime | None) -> Reservation:
+    """Note the party's arrival (and, with `seated`, that it sat down: arrived too, if that was not
+    noted). Each mark once, with its history event."""
     now = now or timezone.now()
+    what = "seated" if seated else "arrived"
     with transaction.atomic():
         current = _lock(reservation)
         if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
-            raise NotAllowed("Only the venue's staff can mark arrivals.")
-        if current.arrived_at is not None:
+            raise NotAllowed(f"Only the venue's staff can mark a party as {what}.")
+        if (current.seated_at if seated else current.arrived_at) is not None:
             return current
-        _check_on_the_day(current, "arrived", now=now)
-        Reservation.objects.filter(pk=current.pk).update(arrived_at=now, updated_at=now)
-        transitions.record(current, Event.ARRIVED, actor)
+        _check_on_the_day(current, what, now=now)
+        marks = {"arrived_at": current.arrived_at or now, **({"seated_at": now} if seated else {})}
+        Reservation.objects.filter(pk=current.pk).update(updated_at=now, **marks)
+        if current.arrived_at is None:
+            transitions.record(current, Event.ARRIVED, actor)
+        if seated:
+            transitions.record(current, Event.SEATED, actor)
         return _reload(current)
+
+
+def reservation_mark_arrived(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
+    """The host notes that the party has come in (on the day of the booking). Idempotent."""
+    return _mark(reservation, actor, seated=False, now=now)
 
 
 def reservation_mark_seated(*, reservation: Reservation, actor, now: datetime | None = None) -> Reservation:
-    """The host notes that the party sat down at its table (arrived too, if that was not noted). Idempotent."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        current = _lock(reservation)
-        if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
-            raise NotAllowed("Only the venue's staff can mark a party as seated.")
-        if current.seated_at is not None:
-            return current
-        _check_on_the_day(current, "seated", now=now)
-        if current.arrived_at is None:
-            transitions.record(current, Event.ARRIVED, actor)
-        Reservation.objects.filter(pk=current.pk).update(
-            arrived_at=current.arrived_at or now, seated_at=now, updated_at=now
-        )
-        transitions.record(current, Event.SEATED, actor)
-        return _reload(current)
+    """The host notes that the party sat down at its table (arrived too, if not noted). Idempotent."""
+    return _mark(reservation, actor, seated=True, now=now)
