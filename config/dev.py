@@ -69,13 +69,24 @@ def _stop(signum, frame):
     raise KeyboardInterrupt
 
 
+def run_environment(environ, *, database_url: str, host: str, port: int) -> dict[str, str]:
+    """The environment of the site, worker and scheduler `make run` starts. Links in e-mails point at the
+    port the site is served on, unless SITE_URL says otherwise."""
+    return {
+        **environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "SITE_URL": environ.get("SITE_URL") or f"http://{host}:{port}",
+    }
+
+
 def run(host="127.0.0.1", port=8000):
     # Ctrl-C, or a SIGTERM from a process manager, stops everything, even when started from a
     # script that left SIGINT ignored.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     with database() as url:
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+        env = run_environment(os.environ, database_url=url, host=host, port=port)
         manage("migrate", "--noinput", env=env)
         manage("createcachetable", env=env)
         manage("seed_demo", "--if-empty", env=env)

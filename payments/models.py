@@ -65,6 +65,7 @@ class Refund(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker last took it to send.")
     last_error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -66,8 +66,11 @@ def deliver(message_id: int, *, now=None) -> bool:
     claimable = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
         status=Status.SENDING, claimed_at__lt=now - CLAIM_LEASE
     )
+    # The lease starts when this message is claimed, not when the caller (a sweep working through a
+    # batch behind a slow provider) began: otherwise a later sweep would think it abandoned.
+    stamp = max(now, timezone.now())
     claimed = OutgoingMessage.objects.filter(claimable, pk=message_id).update(
-        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        status=Status.SENDING, claimed_at=stamp, attempts=F("attempts") + 1
     )
     if not claimed:
         return False  # sent already, being sent by another worker, or not due yet
@@ -78,7 +81,7 @@ def deliver(message_id: int, *, now=None) -> bool:
         send_message(message)
     except Exception as error:  # SMTP or provider failure: keep it, try again later
         gave_up = message.attempts >= MAX_ATTEMPTS
-        OutgoingMessage.objects.filter(pk=message_id, claimed_at=now).update(
+        OutgoingMessage.objects.filter(pk=message_id, claimed_at=stamp).update(
             status=Status.FAILED if gave_up else Status.PENDING,
             next_attempt_at=now + _backoff(message.attempts),
             last_error=f"{type(error).__name__}: {error}"[:2000],
@@ -87,7 +90,7 @@ def deliver(message_id: int, *, now=None) -> bool:
         return False
     # A deleted account's last messages (its cancellations) keep the address only until they are sent.
     forget = {"to_email": ""} if message.reservation.guest_id is None else {}
-    OutgoingMessage.objects.filter(pk=message_id, claimed_at=now).update(
+    OutgoingMessage.objects.filter(pk=message_id, claimed_at=stamp).update(
         status=Status.SENT, sent_at=timezone.now(), last_error="", **forget
     )
     return True

@@ -99,3 +99,16 @@ def test_make_run_serves_demo_data_stops_everything_on_ctrl_c_and_keeps_the_data
         assert "Trattoria Aurora" in get(f"http://127.0.0.1:{port}/")[1]
     finally:
         stop(second)
+
+
+def test_links_in_emails_follow_the_port_make_run_serves_on():
+    from config.dev import run_environment
+
+    on_8123 = run_environment({"PATH": "/bin"}, database_url="postgres://x/y", host="127.0.0.1", port=8123)
+    chosen = run_environment(
+        {"SITE_URL": "https://book.example"}, database_url="postgres://x/y", host="127.0.0.1", port=80
+    )
+
+    assert on_8123["SITE_URL"] == "http://127.0.0.1:8123"
+    assert (on_8123["DATABASE_URL"], on_8123["DJANGO_SETTINGS_MODULE"]) == ("postgres://x/y", "config.settings.local")
+    assert chosen["SITE_URL"] == "https://book.example"  # set by the user: kept

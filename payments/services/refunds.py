@@ -12,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 
 import stripe
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from payments import gateway
@@ -25,6 +25,7 @@ from spaces.models import Venue
 from spaces.powers import Power
 
 logger = logging.getLogger(__name__)
+CLAIM_LEASE = timedelta(minutes=10)  # a claim older than this, without Stripe's answer, was abandoned
 
 
 def refund_percent(venue: Venue, starts_at: datetime, *, now: datetime) -> int:
@@ -184,13 +185,20 @@ def _dispatch_refund(refund_id: int) -> None:
         logger.warning("Could not queue refund %s; the periodic job will submit it.", refund_id)
 
 
+def claim_refund(refund_id: int) -> bool:
+    """Take a requested refund to send it (once, whoever else tries). The claim's time is written:
+    retry_refunds tells an abandoned claim from one in progress by it."""
+    return bool(
+        Refund.objects.filter(pk=refund_id, status=Refund.Status.REQUESTED).update(
+            status=Refund.Status.PENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
+        )
+    )
+
+
 def submit_refund(refund_id: int) -> bool:
     """Send one requested refund to Stripe. The idempotency key is the refund's own id, so a retry
     after a crash (Stripe answered, we did not record it) returns the same refund, never a second."""
-    claimed = Refund.objects.filter(pk=refund_id, status=Refund.Status.REQUESTED).update(
-        status=Refund.Status.PENDING, attempts=F("attempts") + 1
-    )
-    if not claimed:
+    if not claim_refund(refund_id):
         return False
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     try:
@@ -217,9 +225,8 @@ def retry_refunds(*, now: datetime | None = None) -> int:
     """The periodic job: submit refunds still waiting (broker down, Stripe unavailable, a worker
     that died between claiming and recording Stripe's answer)."""
     now = now or timezone.now()
-    stale = Refund.objects.filter(
-        status=Refund.Status.PENDING, stripe_refund_id=None, updated_at__lt=now - timedelta(minutes=10)
-    )
+    abandoned = Q(claimed_at__lt=now - CLAIM_LEASE) | Q(claimed_at=None, updated_at__lt=now - CLAIM_LEASE)
+    stale = Refund.objects.filter(abandoned, status=Refund.Status.PENDING, stripe_refund_id=None)
     stale.update(status=Refund.Status.REQUESTED)
     waiting = Refund.objects.filter(status=Refund.Status.REQUESTED).values_list("pk", flat=True)
     return sum(submit_refund(pk) for pk in list(waiting[:100]))

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from payments.models import Payment, Refund
 from payments.services import PaymentUnavailable, checkout_start, refund_issue
+from payments.services.refunds import CLAIM_LEASE, claim_refund, retry_refunds
 from reservations.exceptions import HoldExpired, PolicyViolation
 from reservations.models import Reservation
 from reservations.services import (
@@ -341,3 +342,32 @@ def test_the_admins_refund_list_runs_the_same_queries_for_one_refund_or_many(sta
         assert client.get(url).status_code == 200
 
     assert len(five.captured_queries) == len(one.captured_queries)
+
+
+# --- Refund claims -------------------------------------------------------------------------------------------
+
+
+def test_a_refund_being_sent_is_left_alone_by_the_retry_job_and_an_abandoned_one_is_sent(
+    deposit_venue, guest, fake_stripe
+):
+    reservation = paid_booking_for_refunds(deposit_venue, guest, fake_stripe)
+    refund = Refund.objects.create(payment=reservation.payments.get(), amount=Decimal("5"), currency="EUR")
+    long_ago = timezone.now() - timedelta(hours=1)
+    Refund.objects.filter(pk=refund.pk).update(created_at=long_ago, updated_at=long_ago)  # queued while Stripe was down
+
+    assert claim_refund(refund.pk)  # a worker takes it now and is talking to Stripe...
+    assert retry_refunds() == 0  # ...so the job does not send it a second time
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts) == ("pending", 1)
+
+    # The worker died: once the lease is over the job sends it (Stripe answers the same refund for the key).
+    assert retry_refunds(now=timezone.now() + CLAIM_LEASE + timedelta(seconds=1)) == 1
+    refund.refresh_from_db()
+    assert refund.status == "succeeded" and refund.stripe_refund_id
+
+
+def paid_booking_for_refunds(venue, guest, fake):
+    reservation = hold_table(venue, guest)
+    payment = checkout_start(reservation=reservation)
+    pay_late(Client(), fake, payment)  # on time: confirmed
+    return Reservation.objects.get(pk=reservation.pk)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.utils import timezone
 from icalendar import Calendar
 
@@ -112,6 +113,37 @@ def test_a_message_claimed_by_a_worker_that_died_is_sent_by_the_sweep_once(resta
     assert notifications.deliver_due(now=claimed_at + timedelta(minutes=1)) == 0  # still someone's claim
     assert notifications.deliver_due(now=claimed_at + notifications.CLAIM_LEASE + timedelta(seconds=1)) == 1
     assert notifications.deliver_due(now=claimed_at + timedelta(hours=1)) == 0
+    assert len(mail.outbox) == 1
+
+
+class SecondSweepMidSend(locmem.EmailBackend):
+    """A provider so slow that, while it sends, another worker's sweep comes along (run here, inside)."""
+
+    second_sweep_sent: list[int] = []
+
+    def send_messages(self, messages):
+        if not SecondSweepMidSend.second_sweep_sent:
+            SecondSweepMidSend.second_sweep_sent.append(-1)  # only once: the inner sweep sends through here too
+            SecondSweepMidSend.second_sweep_sent.append(notifications.deliver_due())
+        return super().send_messages(messages)
+
+
+def test_a_slow_sweeps_claim_is_dated_when_made_so_another_sweep_leaves_it_alone(restaurant, guest, settings):
+    reservation = reservation_book(  # on_commit never runs here: the sweep is what sends it
+        guest=guest,
+        venue=restaurant,
+        starts_at=at(restaurant, next_weekday(restaurant, TUESDAY), "19:30"),
+        party_size=2,
+    )
+    settings.EMAIL_BACKEND = f"{__name__}.SecondSweepMidSend"
+    SecondSweepMidSend.second_sweep_sent = []
+    # This sweep began a lease and more ago and only now reaches the message (a slow batch before it).
+    began = timezone.now() - notifications.CLAIM_LEASE - timedelta(minutes=1)
+    OutgoingMessage.objects.filter(reservation=reservation).update(next_attempt_at=began)
+
+    assert notifications.deliver_due(now=began) == 1
+
+    assert SecondSweepMidSend.second_sweep_sent == [-1, 0]  # the second sweep found it claimed, freshly
     assert len(mail.outbox) == 1
 
 
