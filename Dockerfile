@@ -26,6 +26,7 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only-not-a-secret \
     DATABASE_URL=postgres://collectstatic@localhost/none \
     ALLOWED_HOSTS=localhost \
+    CELERY_BROKER_URL=amqp://collectstatic@localhost// \
     python manage.py collectstatic --noinput
 
 USER holdfast

@@ -84,6 +84,7 @@ def server_environment(database_url: str, folder: Path, workers: int, *, rate_li
         "CACHE_URL": "dbcache://django_cache",
         # Bookings queue their e-mails after commit: into a folder of this run, never the dev queue.
         "CELERY_BROKER_URL": "filesystem://",
+        "HOLDFAST_ALLOW_FILE_BROKER": "true",  # one machine: the production settings allow it only when told
         "CELERY_BROKER_FOLDER": str(folder / "celery"),
         "EMAIL_PROVIDER": "smtp",
         "EMAIL_URL": "smtp://127.0.0.1:25",

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-REQUIRED = ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"]
+REQUIRED = ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "CELERY_BROKER_URL"]
 REALISTIC = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "DATABASE_URL": "postgres://holdfast:a-database-password@db.internal:5432/holdfast",
     "ALLOWED_HOSTS": "holdfast.example.com",
+    "CELERY_BROKER_URL": "amqp://holdfast:a-broker-password@rabbitmq.internal:5672//",
 }
 
 
@@ -35,8 +36,8 @@ def test_production_settings_refuse_to_start_without_any_required_variable():
     result = import_production_settings()
     assert result.returncode != 0
     assert (
-        "ImproperlyConfigured: Production settings need SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS in the environment"
-        in result.stderr
+        "ImproperlyConfigured: Production settings need SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, CELERY_BROKER_URL "
+        "in the environment" in result.stderr
     )
 
 
@@ -48,6 +49,13 @@ def test_production_settings_name_the_one_missing_variable(missing):
 
     assert result.returncode != 0
     assert f"Production settings need {missing} in the environment" in result.stderr
+
+
+def test_production_settings_refuse_the_file_based_broker_and_say_which_setting():
+    result = import_production_settings(**{**REALISTIC, "CELERY_BROKER_URL": "filesystem://"})
+
+    assert result.returncode != 0
+    assert "refuse CELERY_BROKER_URL=filesystem://" in result.stderr
 
 
 def test_production_settings_start_with_the_required_variables():

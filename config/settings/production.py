@@ -5,9 +5,20 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import env
 
-_missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS") if not env.str(name, default="")]
+_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "CELERY_BROKER_URL")
+_missing = [name for name in _REQUIRED if not env.str(name, default="")]
 if _missing:
     raise ImproperlyConfigured(f"Production settings need {', '.join(_missing)} in the environment (see .env.example).")
+# kombu's file-based transport works only while every worker shares one disk with the site, and loses
+# nothing only there: a real site queues its work on RabbitMQ. `make bench` and the fault tests, which
+# run the production settings on one machine, say so with HOLDFAST_ALLOW_FILE_BROKER.
+if env.str("CELERY_BROKER_URL").startswith("filesystem://") and not env.bool(
+    "HOLDFAST_ALLOW_FILE_BROKER", default=False
+):
+    raise ImproperlyConfigured(
+        "Production settings refuse CELERY_BROKER_URL=filesystem:// (the file-based broker): "
+        "set CELERY_BROKER_URL to RabbitMQ, for example amqp://user:password@rabbitmq:5672//."
+    )
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")

@@ -106,6 +106,7 @@ def production_env(*, database_url: str, broker_folder: Path, **extra: str) -> d
         # The web processes queue e-mails on a broker of their own that no worker reads: these tests
         # must not publish to a broker another test's worker consumes from.
         CELERY_BROKER_URL="filesystem://",
+        HOLDFAST_ALLOW_FILE_BROKER="true",  # one machine: the production settings allow it only when told
         CELERY_BROKER_FOLDER=str(broker_folder),
         # These tests send many requests from one address on purpose; the rate limits have their own tests.
         HOLDFAST_RATE_LIMIT_HOLD="",
