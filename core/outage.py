@@ -22,6 +22,14 @@ logger = logging.getLogger(__name__)
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 DETAIL = "The service is temporarily unavailable; please try again."
 RETRY_AFTER_SECONDS = 30
+BUSY_DETAIL = "The service is busy; please try again in a moment."
+BUSY_RETRY_AFTER_SECONDS = 2
+BUSY_SQLSTATES = {
+    "55P03": "lock wait timeout",  # lock_not_available
+    "57014": "statement timeout",  # query_canceled
+    "40P01": "deadlock",  # deadlock_detected
+    "40001": "serialization failure",
+}
 JSON_PATH_PREFIXES = ("/api/", "/_allauth/")
 # When even the template cannot be rendered (a missing static files manifest, say), still say why.
 PLAIN_PAGE = (
@@ -36,19 +44,31 @@ def wants_json(request) -> bool:
     return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
 
 
+def busy_reason(error: Exception | None) -> str | None:
+    """Why the database gave up on a request that it did reach: a lock not granted within lock_timeout,
+    a statement past statement_timeout, a deadlock or serialization failure left after the services'
+    retries. None for everything else (the database could not be reached: an outage)."""
+    sqlstate = getattr(getattr(error, "__cause__", None), "sqlstate", None)
+    return BUSY_SQLSTATES.get(sqlstate)
+
+
 def unavailable_response(request, error: Exception | None = None) -> HttpResponse:
-    """The 503 answer: JSON for API clients, the 503 page for browsers; never cached."""
-    if error is not None:
+    """The 503 answer: JSON for API clients, the 503 page for browsers; never cached. A database that
+    answered but was too busy (see busy_reason) says so, with a short Retry-After."""
+    busy = busy_reason(error)
+    if busy is not None:
+        logger.warning("Database busy for %s %s: %s", request.method, request.path, busy)
+    elif error is not None:
         logger.warning("Database unavailable for %s %s: %s", request.method, request.path, type(error).__name__)
     if wants_json(request):
-        response = JsonResponse({"detail": DETAIL}, status=503)
+        response = JsonResponse({"detail": BUSY_DETAIL if busy else DETAIL}, status=503)
     else:
         try:
-            page = render_to_string("503.html")
+            page = render_to_string("503.html", {"busy": busy is not None})
         except Exception:  # any rendering failure: the plain page says the same
             page = PLAIN_PAGE
         response = HttpResponse(page, status=503)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS if busy else RETRY_AFTER_SECONDS)
     add_never_cache_headers(response)
     return response
 

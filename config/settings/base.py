@@ -95,6 +95,21 @@ DATABASES = {"default": env.db("DATABASE_URL", default=EMBEDDED_DATABASE_URL)}
 # throughput. Health checks drop a connection that died (database restart) before it is reused.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Every wait is bounded: a booking waits at most HOLDFAST_DB_LOCK_TIMEOUT_MS for a lock (then "busy,
+# please try again"), and no statement runs longer than HOLDFAST_DB_STATEMENT_TIMEOUT_MS.
+DB_LOCK_TIMEOUT_MS = env.int("HOLDFAST_DB_LOCK_TIMEOUT_MS", default=5000)
+DB_STATEMENT_TIMEOUT_MS = env.int("HOLDFAST_DB_STATEMENT_TIMEOUT_MS", default=30000)
+
+
+def bounded_waits(database: dict) -> dict:
+    """The database settings with the lock and statement timeouts set on every connection."""
+    options = database.setdefault("OPTIONS", {})
+    timeouts = f"-c lock_timeout={DB_LOCK_TIMEOUT_MS} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+    options["options"] = f"{options.get('options', '')} {timeouts}".strip()
+    return database
+
+
+bounded_waits(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One cache that all server processes share: allauth's rate limits count in it.

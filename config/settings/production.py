@@ -25,6 +25,7 @@ SECRET_KEY = env("SECRET_KEY")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+bounded_waits(DATABASES["default"])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # Links in e-mails point here; by default the first allowed host over https.
 SITE_URL = env("SITE_URL", default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}")

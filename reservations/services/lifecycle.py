@@ -12,12 +12,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core.retry import retry_on_conflict
 from reservations import hooks, notifications
 from reservations.exceptions import HoldExpired, NotAllowed, PolicyViolation, SlotUnavailable
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.periods import format_local, stay_period
 from reservations.pricing import amount_due, booking_price
 from reservations.services import allocation, rules, transitions
+from reservations.services.repricing import reprice
 from reservations.wording import summary
 from spaces import powers
 from spaces.models import Space, Venue
@@ -44,6 +46,7 @@ def _lock(reservation: Reservation) -> Reservation:
 # Creating
 
 
+@retry_on_conflict
 def reservation_hold(
     *,
     guest,
@@ -120,6 +123,7 @@ def reservation_hold(
     raise SlotUnavailable(rules.unavailable_message(venue, space, starts_at, party_size))
 
 
+@retry_on_conflict
 def reservation_book(**kwargs) -> Reservation:
     """Hold and confirm in one step (a booking that needs no payment). Same arguments as hold."""
     with transaction.atomic():
@@ -129,6 +133,7 @@ def reservation_book(**kwargs) -> Reservation:
         )
 
 
+@retry_on_conflict
 def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime | None = None) -> Reservation:
     """Turn a hold into a confirmed booking. Confirming a confirmed booking changes nothing."""
     now = now or timezone.now()
@@ -164,6 +169,7 @@ def hold_ceiling(reservation: Reservation) -> datetime:
     return reservation.created_at + timedelta(minutes=minutes)
 
 
+@retry_on_conflict
 def reservation_extend_hold(*, reservation: Reservation, until: datetime, now: datetime | None = None) -> Reservation:
     """Keep a live hold at least until `until` (a payment page is open), but never past its ceiling."""
     now = now or timezone.now()
@@ -190,6 +196,7 @@ def _accepted_now(current: Reservation, *, now: datetime) -> bool:
     return True
 
 
+@retry_on_conflict
 def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None = None) -> bool:
     """The guest has paid: confirm the booking. A payment that arrives after its hold lapsed confirms
     it only when the booking would be accepted now: its start has not passed, no closure falls in it,
@@ -224,6 +231,7 @@ def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None =
         return False
 
 
+@retry_on_conflict
 def reservation_expire_hold(*, reservation: Reservation, now: datetime | None = None) -> Reservation:
     """End a hold now (its payment page expired). Does nothing to a booking that is not held."""
     now = now or timezone.now()
@@ -238,6 +246,7 @@ def reservation_expire_hold(*, reservation: Reservation, now: datetime | None = 
 # Changing
 
 
+@retry_on_conflict
 def reservation_modify(
     *,
     reservation: Reservation,
@@ -317,7 +326,7 @@ def reservation_modify(
             if not moved:
                 continue
             current = _reload(current)
-            money = _reprice(current, moved_from=before_start, staff=staff, by_staff=by_staff, actor=actor, now=now)
+            money = reprice(current, moved_from=before_start, staff=staff, by_staff=by_staff, actor=actor, now=now)
             after = _snapshot(current)
             if after != before:
                 changed = {
@@ -334,38 +343,6 @@ def reservation_modify(
             return current
     named = space or (None if venue.assigns_spaces else current.space)
     raise SlotUnavailable(rules.unavailable_message(venue, named, new_start, new_party))
-
-
-def _reprice(current: Reservation, *, moved_from: datetime, staff: bool, by_staff: bool, actor, now) -> dict:
-    """Money follows the change, in its transaction. A hold owes the new amount up front. A booking paid
-    online owes the new amount too: a lower one gives back the difference as the policy allows (and a
-    moved booking never refunds more than cancelling before the move would have: the `repriced`
-    hook); a higher one is refused for a guest (nothing is taken online after booking) and, made by
-    staff, leaves the difference to be paid at the venue. Returns what the history should say."""
-    venue = current.space.venue
-    due = amount_due(venue, space=current.space, price=current.price, party_size=current.party_size)
-    if current.status == Status.HELD:
-        if due != current.amount_due:
-            Reservation.objects.filter(pk=current.pk).update(amount_due=due)
-            current.amount_due = due
-        return {}
-    balance = sum(hooks.balance.call(current), Decimal("0"))
-    if balance <= 0:
-        return {}  # nothing was paid online: the venue settles the bill
-    extra = {}
-    if due > balance:
-        if not staff:
-            raise PolicyViolation(
-                f"This change would raise what is paid up front from {balance:.2f} to {due:.2f} {current.currency}. "
-                f"A paid booking cannot cost more online: cancel it and book again, or ask {venue.name}."
-            )
-        extra = {"to_pay_at_the_venue": str(due - balance)}
-        due = balance
-    if due != current.amount_due:
-        Reservation.objects.filter(pk=current.pk).update(amount_due=due)
-        current.amount_due = due
-    hooks.repriced.call(current, moved_from=moved_from, balance=balance, actor=actor, by_staff=by_staff, now=now)
-    return extra
 
 
 def reservation_modify_preview(**kwargs) -> dict:
@@ -398,6 +375,7 @@ def _snapshot(reservation: Reservation) -> dict:
     }
 
 
+@retry_on_conflict
 def reservation_cancel(
     *, reservation: Reservation, actor, reason: str = "", now: datetime | None = None
 ) -> Reservation:

@@ -1,0 +1,43 @@
+"""Money follows a change of a booking, in the change's own transaction."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from reservations import hooks
+from reservations.exceptions import PolicyViolation
+from reservations.models import Reservation
+from reservations.pricing import amount_due
+
+Status = Reservation.Status
+
+
+def reprice(current: Reservation, *, moved_from: datetime, staff: bool, by_staff: bool, actor, now) -> dict:
+    """Money follows the change, in its transaction. A hold owes the new amount up front. A booking paid
+    online owes the new amount too: a lower one gives back the difference as the policy allows (and a
+    moved booking never refunds more than cancelling before the move would have: the `repriced`
+    hook); a higher one is refused for a guest (nothing is taken online after booking) and, made by
+    staff, leaves the difference to be paid at the venue. Returns what the history should say."""
+    venue = current.space.venue
+    due = amount_due(venue, space=current.space, price=current.price, party_size=current.party_size)
+    if current.status == Status.HELD:
+        if due != current.amount_due:
+            Reservation.objects.filter(pk=current.pk).update(amount_due=due)
+            current.amount_due = due
+        return {}
+    balance = sum(hooks.balance.call(current), Decimal("0"))
+    if balance <= 0:
+        return {}  # nothing was paid online: the venue settles the bill
+    extra = {}
+    if due > balance:
+        if not staff:
+            raise PolicyViolation(
+                f"This change would raise what is paid up front from {balance:.2f} to {due:.2f} {current.currency}. "
+                f"A paid booking cannot cost more online: cancel it and book again, or ask {venue.name}."
+            )
+        extra = {"to_pay_at_the_venue": str(due - balance)}
+        due = balance
+    if due != current.amount_due:
+        Reservation.objects.filter(pk=current.pk).update(amount_due=due)
+        current.amount_due = due
+    hooks.repriced.call(current, moved_from=moved_from, balance=balance, actor=actor, by_staff=by_staff, now=now)
+    return extra
