@@ -45,12 +45,6 @@ def roles(user) -> dict[int, str]:
     return user._holdfast_roles
 
 
-def forget(user) -> None:
-    """Drop what was read about the user's roles and authenticator (after either changes)."""
-    for name in ("_holdfast_roles", "_holdfast_two_factor"):
-        user.__dict__.pop(name, None)
-
-
 def _venue_id(venue) -> int:
     return venue if isinstance(venue, int) else venue.pk
 
@@ -82,11 +76,11 @@ def may(user, power: Power, venue) -> bool:
 
 def venue_ids(user, power: Power) -> set[int] | None:
     """The venues where the user has `power` (None: all of them, a superuser), two-factor included."""
-    if user is None or not getattr(user, "is_authenticated", False) or not has_two_factor(user):
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active or not has_two_factor(user):
         return set()
-    if user.is_superuser and user.is_active:
+    if user.is_superuser:
         return None
-    return {venue_id for venue_id, role in roles(user).items() if power in ROLE_POWERS[role] and user.is_active}
+    return {venue_id for venue_id, role in roles(user).items() if power in ROLE_POWERS[role]}
 
 
 def venues(user, power: Power) -> QuerySet[Venue]:

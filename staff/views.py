@@ -128,13 +128,19 @@ def _day_sheet_url(venue: Venue, day: date) -> str:
     return f"{reverse('staff:day_sheet')}?{urlencode({'venue': venue.pk, 'day': day.isoformat()})}"
 
 
+def _reservation_to_change(request, reference) -> Reservation:
+    """The booking a day-sheet button acts on, if the member of staff may change its venue's bookings."""
+    reservation = get_object_or_404(Reservation.objects.select_related("space__venue"), reference=reference)
+    if not powers.can(request.user, Power.CHANGE_BOOKINGS, reservation.space.venue):
+        raise PermissionDenied
+    return reservation
+
+
 @staff_member_required
 @require_POST
 def move_reservation(request, reference):
-    reservation = get_object_or_404(Reservation.objects.select_related("space__venue"), reference=reference)
+    reservation = _reservation_to_change(request, reference)
     venue = reservation.space.venue
-    if not powers.can(request.user, Power.CHANGE_BOOKINGS, venue):
-        raise PermissionDenied
     form = MoveForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"{reservation.reference}: choose the space to move to.")
@@ -160,10 +166,8 @@ ARRIVAL_STEPS = {"arrived": services.reservation_mark_arrived, "seated": service
 @require_POST
 def mark_arrival(request, reference):
     """The host marks a party as arrived or seated, from the day sheet."""
-    reservation = get_object_or_404(Reservation.objects.select_related("space__venue"), reference=reference)
+    reservation = _reservation_to_change(request, reference)
     venue = reservation.space.venue
-    if not powers.can(request.user, Power.CHANGE_BOOKINGS, venue):
-        raise PermissionDenied
     step = ARRIVAL_STEPS.get(request.POST.get("step", ""))
     day = reservation.local_starts_at.date()
     if step is None:

@@ -3,6 +3,8 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from payments.models import Payment, Refund
@@ -32,25 +34,32 @@ def inconsistencies(*, now: datetime | None = None) -> list[str]:
         )
     # A change re-prices the booking and refunds what a lower price leaves over: keeping more than is due
     # means a refund went missing. (Keeping less is a staff refund beyond the policy, not a fault.)
-    paid_for = (
-        Reservation.objects.filter(status__in=settled, payments__status=Payment.Status.PAID)
-        .distinct()
-        .prefetch_related("payments__refunds")
+    # One query, whatever the number of bookings: the amounts kept are summed in the database.
+    paid = (
+        Payment.objects.filter(reservation=OuterRef("pk"), status=Payment.Status.PAID)
+        .values("reservation")
+        .annotate(total=Sum("amount"))
+        .values("total")
     )
-    for reservation in paid_for:
-        kept = sum(
-            (
-                payment.amount - payment.refunded_or_pending()
-                for payment in reservation.payments.all()
-                if payment.status == "paid"
-            ),
-            Decimal("0"),
+    refunded = (
+        Refund.objects.filter(payment__reservation=OuterRef("pk"), payment__status=Payment.Status.PAID)
+        .exclude(status__in=[Refund.Status.FAILED, Refund.Status.CANCELED])
+        .values("payment__reservation")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=12, decimal_places=2))
+    overpaid = (
+        Reservation.objects.filter(status__in=settled)
+        .annotate(kept=Coalesce(Subquery(paid), zero) - Coalesce(Subquery(refunded), zero))
+        .filter(kept__gt=F("amount_due"))
+        .order_by("pk")
+    )
+    for reservation in overpaid:
+        problems.append(
+            f"Paid more than is due: {reservation.reference} ({reservation.kept} {reservation.currency} kept, "
+            f"{reservation.amount_due} due after its last change)"
         )
-        if kept > reservation.amount_due:
-            problems.append(
-                f"Paid more than is due: {reservation.reference} ({kept} {reservation.currency} kept, "
-                f"{reservation.amount_due} due after its last change)"
-            )
     stuck = Refund.objects.filter(
         status__in=[Refund.Status.REQUESTED, Refund.Status.PENDING], created_at__lt=now - timedelta(days=1)
     )
