@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements/test.txt requirements/production.txt requiremen
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m config.dev run
+	$(PY) -m config.dev run $(ARGS)
 
 test: $(VENV)/.installed lint
 	$(PY) -m config.dev exec -- $(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test

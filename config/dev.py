@@ -1,6 +1,7 @@
 """The two commands of a newcomer: `make run` and `make test` land here.
 
-    python -m config.dev run            migrate, load demo data once, serve the site (and workers)
+    python -m config.dev run            migrate, load demo data once, serve the site (and workers);
+                                        --port N (or PORT), --no-reload (no restart on code changes)
     python -m config.dev exec -- CMD    run CMD with a database, e.g. the test suite
 
 When DATABASE_URL is set, that database is used and nothing is started. Otherwise a private
@@ -62,7 +63,7 @@ def _wait_until_listening(host, port, process, seconds=60):
             return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit(f"The development server did not start on {host}:{port}.")
+    raise SystemExit(f"The site did not start on {host}:{port}.")
 
 
 def _stop(signum, frame):
@@ -80,7 +81,23 @@ def run_environment(environ, *, database_url: str, host: str, port: int) -> dict
     }
 
 
-def run(host="127.0.0.1", port=8000):
+# What the site's server writes per request: the path without its query string (it can carry a link's
+# token), as the Dockerfile's gunicorn does.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+
+
+def site_command(host: str, port: int, *, reload: bool) -> list[str]:
+    """gunicorn, as in production but with two workers of four threads each: Django's development
+    server starts a thread per request and drops connections past a short queue, so it cannot hold a
+    burst of guests. Each worker keeps a pool of at most HOLDFAST_DB_POOL_SIZE database connections.
+    With `reload`, workers restart when a Python file changes (runserver's auto-reload)."""
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}"]
+    command += ["--workers", "2", "--threads", "4", "--graceful-timeout", "5", "--no-control-socket"]
+    command += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
+    return command + (["--reload"] if reload else [])
+
+
+def run(host="127.0.0.1", port=8000, reload=True):
     # Ctrl-C, or a SIGTERM from a process manager, stops everything, even when started from a
     # script that left SIGINT ignored.
     signal.signal(signal.SIGINT, _stop)
@@ -93,7 +110,7 @@ def run(host="127.0.0.1", port=8000):
         manage("setup_periodic_tasks", env=env)
         celery = [sys.executable, "-m", "celery", "-A", "config.celery"]
         processes = [
-            subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=BASE_DIR, env=env),
+            subprocess.Popen(site_command(host, port, reload=reload), cwd=BASE_DIR, env=env),
             # E-mails, reminders and clean-up: a worker and the scheduler, on CELERY_BROKER_URL
             # (kombu's filesystem transport in .celery/ when unset: no broker server needed).
             subprocess.Popen([*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2"], cwd=BASE_DIR, env=env),
@@ -145,11 +162,12 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="action", required=True)
     serve = sub.add_parser("run", help="serve the site with demo data")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    serve.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart on code changes")
     exec_ = sub.add_parser("exec", help="run a command with DATABASE_URL set")
     exec_.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     if args.action == "run":
-        return run(port=args.port)
+        return run(port=args.port, reload=args.reload)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("exec needs a command")

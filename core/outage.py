@@ -16,6 +16,9 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from psycopg_pool import PoolTimeout
+
+from core.db import last_connect_error
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +48,15 @@ def wants_json(request) -> bool:
 
 
 def busy_reason(error: Exception | None) -> str | None:
-    """Why the database gave up on a request that it did reach: a lock not granted within lock_timeout,
+    """Why the database gave up on a request that it did reach: every connection of the process's pool
+    busy past HOLDFAST_DB_POOL_TIMEOUT, a lock not granted within lock_timeout,
     a statement past statement_timeout, a deadlock or serialization failure left after the services'
     retries. None for everything else (the database could not be reached: an outage)."""
-    sqlstate = getattr(getattr(error, "__cause__", None), "sqlstate", None)
-    return BUSY_SQLSTATES.get(sqlstate)
+    cause = getattr(error, "__cause__", None)
+    if isinstance(cause, PoolTimeout):
+        # Every connection in use while new ones open fine: a burst. While they cannot be opened: an outage.
+        return None if last_connect_error() is not None else "no free connection in the pool"
+    return BUSY_SQLSTATES.get(getattr(cause, "sqlstate", None))
 
 
 def unavailable_response(request, error: Exception | None = None) -> HttpResponse:

@@ -1,6 +1,9 @@
+import socket
+
 import pytest
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
+from django.db import connection
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +68,31 @@ def _forced_logins_record_their_session():
 def staff_without_authenticator(_staff_have_an_authenticator):
     """For tests of the two-factor requirement itself: staff who log in keep exactly what they have."""
     user_logged_in.disconnect(dispatch_uid=_STAFF_TOTP_RECEIVER)
+
+
+@pytest.fixture
+def unreachable_database():
+    """Point the default connection at a port where nothing listens, for real, and put it back afterwards.
+
+    Holding the port bound (without listening) guarantees nothing else answers there during the test.
+    The connection pool is made anew for the unreachable address (waiting two seconds for a connection
+    instead of the usual limit), and again for the real one afterwards."""
+    original = connection.settings_dict.copy()
+    options = {**original.get("OPTIONS", {}), "connect_timeout": 2}
+    if options.get("pool"):
+        options["pool"] = {**options["pool"], "timeout": 2}
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        connection.close()
+        connection.close_pool()
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(placeholder.getsockname()[1]), OPTIONS=options)
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.close_pool()
+            connection.settings_dict.clear()
+            connection.settings_dict.update(original)
+    # The real database answers again for the tests that follow.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")

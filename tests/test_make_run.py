@@ -81,7 +81,7 @@ def test_make_run_serves_demo_data_stops_everything_on_ctrl_c_and_keeps_the_data
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
         started = psutil.Process(first.pid).children(recursive=True)
         commands = [" ".join(child.cmdline()) for child in started]
-        assert any("runserver" in command for command in commands)
+        assert any("gunicorn" in command and "config.wsgi" in command for command in commands)
         assert any("celery" in command and " worker" in command for command in commands)
         assert any("celery" in command and " beat" in command for command in commands)
     finally:

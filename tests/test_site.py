@@ -1,6 +1,5 @@
 """The public pages, the error pages and the health check."""
 
-import socket
 from datetime import time
 from decimal import Decimal
 
@@ -18,30 +17,6 @@ from spaces.models import OpeningHours
 from tests.spaces.factories import OpeningHoursFactory, SpaceFactory, VenueFactory
 
 OUR_LAYOUT = b'<a class="skip-link" href="#main">Skip to content</a>'
-
-
-@pytest.fixture
-def unreachable_database():
-    """Point the default connection at a port where nothing listens, for real, and put it back afterwards."""
-    original = connection.settings_dict.copy()
-    # Holding the port bound (without listening) guarantees nothing else answers there during the test.
-    with socket.socket() as placeholder:
-        placeholder.bind(("127.0.0.1", 0))
-        connection.close()
-        connection.settings_dict.update(
-            HOST="127.0.0.1",
-            PORT=str(placeholder.getsockname()[1]),
-            OPTIONS={**original.get("OPTIONS", {}), "connect_timeout": 2},
-        )
-        try:
-            yield
-        finally:
-            connection.close()
-            connection.settings_dict.clear()
-            connection.settings_dict.update(original)
-    # The real database answers again for the tests that follow.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
 
 
 # Home page

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import csp.constants
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from core.db import WatchedConnection
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -90,15 +93,24 @@ TEMPLATES = [
 ]
 
 # Database: PostgreSQL only. Its exclusion constraints are what make double booking impossible.
-DATABASES = {"default": env.db("DATABASE_URL", default=EMBEDDED_DATABASE_URL)}
-# Keep connections open between requests: a new connection per request costs about 6x in
-# throughput. Health checks drop a connection that died (database restart) before it is reused.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_URL may name several hosts, as libpq does, to follow a failover without a restart:
+# postgres://holdfast@db1:5432,db2:5432/holdfast?target_session_attrs=read-write (docs/scaling.md).
+#
+# Connections: each process keeps a pool of at most HOLDFAST_DB_POOL_SIZE (psycopg's pool, through
+# Django), whatever the burst: a request that finds every connection busy waits up to
+# HOLDFAST_DB_POOL_TIMEOUT seconds for one, then answers "busy, please try again". Size it so that
+# processes x pool size stays below the server's max_connections minus headroom (docs/scaling.md).
+# HOLDFAST_DB_POOL_SIZE=0 turns the pool off: a connection per thread, kept CONN_MAX_AGE seconds.
+DB_POOL_SIZE = env.int("HOLDFAST_DB_POOL_SIZE", default=8)
+DB_POOL_TIMEOUT = env.float("HOLDFAST_DB_POOL_TIMEOUT", default=3.0)
 # Every wait is bounded: a booking waits at most HOLDFAST_DB_LOCK_TIMEOUT_MS for a lock (then "busy,
 # please try again"), and no statement runs longer than HOLDFAST_DB_STATEMENT_TIMEOUT_MS.
 DB_LOCK_TIMEOUT_MS = env.int("HOLDFAST_DB_LOCK_TIMEOUT_MS", default=5000)
 DB_STATEMENT_TIMEOUT_MS = env.int("HOLDFAST_DB_STATEMENT_TIMEOUT_MS", default=30000)
+# HOLDFAST_DB_POOLER=pgbouncer: DATABASE_URL points at pgbouncer in transaction mode, which keeps no
+# session state between transactions and refuses startup options: no server-side cursors, and the
+# timeouts above are set on the database role instead (`manage.py set_database_timeouts`).
+DB_POOLER = env.str("HOLDFAST_DB_POOLER", default="")
 
 
 def bounded_waits(database: dict) -> dict:
@@ -109,7 +121,34 @@ def bounded_waits(database: dict) -> dict:
     return database
 
 
-bounded_waits(DATABASES["default"])
+def database_settings(url: str) -> dict:
+    """Django's settings for the PostgreSQL database at `url`: pooled, every wait bounded."""
+    database = env.db_url_config(url)
+    # Health checks: a connection that died (database restart, failover) is dropped before it is used.
+    database["CONN_HEALTH_CHECKS"] = True
+    if DB_POOL_SIZE > 0:
+        database["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django returns them after each request
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_SIZE,
+            "timeout": DB_POOL_TIMEOUT,
+            "max_idle": 300,  # connections beyond min_size close after 5 idle minutes
+            "max_lifetime": 1800,  # and every connection is renewed within half an hour
+            "connection_class": WatchedConnection,  # tells a pool that cannot connect from a busy one
+        }
+    else:
+        # Keep connections open between requests: a new connection per request costs about 6x in throughput.
+        database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    if DB_POOLER == "pgbouncer":
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    elif DB_POOLER:
+        raise ImproperlyConfigured(f"HOLDFAST_DB_POOLER must be pgbouncer or empty, not {DB_POOLER!r}.")
+    else:
+        bounded_waits(database)
+    return database
+
+
+DATABASES = {"default": database_settings(env.str("DATABASE_URL", default=EMBEDDED_DATABASE_URL))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One cache that all server processes share: allauth's rate limits count in it.

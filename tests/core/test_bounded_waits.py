@@ -55,10 +55,14 @@ def test_a_booking_behind_a_lock_held_too_long_is_told_the_service_is_busy(clien
         "party_size": 2,
     }
 
-    with caplog.at_level(logging.WARNING, logger="core.outage"):
-        busy = client.post("/api/reservations", json.dumps(request), content_type="application/json")
-    release.set()
-    holder.join()
+    try:
+        with caplog.at_level(logging.WARNING, logger="core.outage"):
+            busy = client.post("/api/reservations", json.dumps(request), content_type="application/json")
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")  # the connection goes back to the pool as it came
 
     assert busy.status_code == 503 and busy["Retry-After"] == "2"
     assert busy.json() == {"detail": "The service is busy; please try again in a moment."}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.db import connection
 
 from tests.celery_workers import current_database_url  # noqa: F401  (the fault tests use it from here)
 
@@ -151,3 +152,27 @@ def stop(process: subprocess.Popen, seconds: float = 15) -> None:
 
 def tail(log: Path, lines: int = 60) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
+
+
+# --- Databases of their own ---------------------------------------------------------------------------
+
+
+def database_url(*, user: str, name: str) -> str:
+    """The URL of database `name` as `user`, on the server this test process uses."""
+    url = current_database_url()
+    head, _, tail_ = url.partition("@")
+    scheme = head.split("://", 1)[0]
+    location, _, query = tail_.partition("?")
+    host = location.rsplit("/", 1)[0]
+    return f"{scheme}://{user}:@{host}/{name}" + (f"?{query}" if query else "")
+
+
+def admin_connection():
+    """An autocommit connection to the test server's maintenance database, as the test's own user."""
+    import psycopg
+
+    params = {**connection.get_connection_params(), "dbname": "postgres", "autocommit": True}
+    params.pop("pool", None)
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params)

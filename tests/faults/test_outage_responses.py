@@ -2,11 +2,10 @@
 the API and for clients that ask for JSON, the 503 page for browsers; never a 500 or a traceback.
 core/outage.py does it; test_database_restart.py shows the same with gunicorn and a real restart."""
 
-import socket
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import InterfaceError, OperationalError, connection, connections
+from django.db import InterfaceError, OperationalError, connections
 from django.template.loader import render_to_string
 from django.test import Client
 
@@ -18,26 +17,6 @@ from .support import UNAVAILABLE, session_token
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-
-
-@pytest.fixture
-def unreachable_database():
-    """Point the default connection at a port where nothing listens, for real, and put it back afterwards."""
-    original = connection.settings_dict.copy()
-    with socket.socket() as placeholder:  # bound, not listening: nothing else can answer there
-        placeholder.bind(("127.0.0.1", 0))
-        connection.close()
-        connection.settings_dict.update(
-            HOST="127.0.0.1",
-            PORT=str(placeholder.getsockname()[1]),
-            OPTIONS={**original.get("OPTIONS", {}), "connect_timeout": 2},
-        )
-        try:
-            yield
-        finally:
-            connection.close()
-            connection.settings_dict.clear()
-            connection.settings_dict.update(original)
 
 
 @pytest.fixture

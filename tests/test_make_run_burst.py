@@ -1,0 +1,129 @@
+"""`make run` holds a burst: 40 guests ask for the same free slot at the same moment, eight times in a
+row, and each time exactly one gets it (201) and the others are told it is taken (409), never a 5xx.
+
+The launcher (`python -m config.dev run`) runs as a newcomer starts it, on a database of its own whose
+role may open only CONNECTIONS connections (CONNECTION LIMIT): a server that opened a connection per
+request thread would be refused by PostgreSQL ("too many connections for role") and answer 503.
+"""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from psycopg import sql
+
+from tests.faults.support import BASE_DIR, HOST, admin_connection, database_url, free_port, send
+from tests.test_make_run import read_until
+
+pytestmark = pytest.mark.faults
+GUESTS = 40
+BURSTS = 8
+POOL_SIZE = 2  # per site process: fewer than its four threads, so requests wait for a free connection
+# The site's two processes' pools, one connection for each of the Celery worker's two processes and the
+# scheduler's, and two to spare (the launcher's migrate and seed commands have finished by then).
+CONNECTIONS = 2 * POOL_SIZE + 3 + 2
+NAME = "holdfast_burst"
+
+
+@pytest.fixture
+def bounded_database():
+    """A fresh database owned by a role allowed CONNECTIONS connections; dropped afterwards."""
+    drop = [
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(NAME)),
+        sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(NAME)),
+    ]
+    with admin_connection() as admin:
+        for statement in drop:
+            admin.execute(statement)
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN CONNECTION LIMIT {}").format(sql.Identifier(NAME), CONNECTIONS))
+        admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(NAME), sql.Identifier(NAME)))
+    try:
+        yield database_url(user=NAME, name=NAME)
+    finally:
+        with admin_connection() as admin:
+            for statement in drop:
+                admin.execute(statement)
+
+
+def test_make_run_gives_one_table_to_one_of_forty_guests_asking_at_once_eight_times_running(
+    bounded_database, tmp_path
+):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CELERY_", "HOLDFAST_"))}
+    env.update(
+        DATABASE_URL=bounded_database,
+        HOLDFAST_DB_POOL_SIZE=str(POOL_SIZE),
+        CELERY_BROKER_URL="filesystem://",  # its worker must not take other tests' tasks from a shared broker
+        CELERY_BROKER_FOLDER=str(tmp_path / "broker"),
+        # 40 guests from one address on purpose: the rate limits per address have their own tests.
+        HOLDFAST_RATE_LIMIT_HOLD="",
+        HOLDFAST_RATE_LIMIT_API="",
+        PYTHONUNBUFFERED="1",
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "config.dev", "run", "--port", str(port)],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    drained = []
+    reader = threading.Thread(target=lambda: drained.extend(launcher.stdout), daemon=True)
+    try:
+        read_until(launcher, "Ctrl-C stops everything")
+        # Keep reading what it prints (a line per request): a full pipe would block its writes.
+        reader.start()
+        seeded = subprocess.run(
+            [sys.executable, "-m", "tests.faults.seed", str(GUESTS)],
+            cwd=BASE_DIR,
+            env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.local"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seed = json.loads(seeded.stdout.strip().splitlines()[-1])
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+        results = []
+        for burst in range(BURSTS):
+            slot = tomorrow + timedelta(minutes=30 * burst)  # a free slot each time
+            payload = {"space": seed["rooms"][0], "starts_at": slot.isoformat(), "party_size": 2}
+            results.append(sorted(one_burst(port, seed["tokens"], payload), key=str))
+    finally:
+        os.killpg(launcher.pid, signal.SIGINT)
+        assert launcher.wait(timeout=60) == 0
+        if reader.is_alive():
+            reader.join(timeout=10)
+        output = "".join(drained)
+
+    assert results == [[201] + [409] * (GUESTS - 1)] * BURSTS, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+
+
+def one_burst(port: int, tokens: list[str], payload: dict) -> list[int | str]:
+    """Every guest connected first, then all requests released together: each answer's status, or
+    what went wrong with the connection."""
+    barrier = threading.Barrier(len(tokens))
+
+    def book(token: str):
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        try:
+            conn.connect()
+            barrier.wait(timeout=60)
+            answer = send(conn, "POST", "/api/reservations", payload=payload, headers={"X-Session-Token": token})
+            return answer.status
+        except OSError as error:
+            return repr(error)
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+        return list(pool.map(book, tokens))
