@@ -107,3 +107,46 @@ def test_a_deadlock_is_retried_inside_the_service_call(meeting_rooms, caplog):
 
     assert errors == [] and sorted(done) == ["Booth", "Loft"]
     assert any("after a deadlock" in line for line in caplog.messages)
+
+
+@pytest.fixture
+def pool_of_one():
+    """This process's connection pool made anew with one connection, given up on after half a second."""
+    original = connection.settings_dict["OPTIONS"]
+    connection.close()
+    connection.close_pool()
+    connection.settings_dict["OPTIONS"] = {**original, "pool": {**original["pool"], "max_size": 1, "timeout": 0.5}}
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.close_pool()
+        connection.settings_dict["OPTIONS"] = original
+
+
+def test_a_request_that_finds_every_pooled_connection_in_use_is_told_the_service_is_busy(client, pool_of_one, caplog):
+    taken, release = threading.Event(), threading.Event()
+
+    def take_the_only_connection():  # a slow request elsewhere in this process holds it
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            taken.set()
+            release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=take_the_only_connection)
+    holder.start()
+    try:
+        taken.wait(timeout=30)
+        with caplog.at_level(logging.WARNING, logger="core.outage"):
+            busy = client.get("/api/venues")
+    finally:
+        release.set()
+        holder.join()
+
+    assert busy.status_code == 503 and busy["Retry-After"] == "2"
+    assert busy.json() == {"detail": "The service is busy; please try again in a moment."}
+    assert any("Database busy" in line and "no free connection in the pool" in line for line in caplog.messages)
+    assert client.get("/api/venues").status_code == 200  # the connection is back: the same request is answered
