@@ -290,6 +290,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# The queue the site publishes to and the workers read: another name lets several sites share a broker.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 
 # Stripe. Without a secret key, venues that ask for payment say "pay at the venue" and bookings
 # confirm without online payment. STRIPE_API_BASE points the library elsewhere (tests: a fake).

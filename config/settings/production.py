@@ -20,6 +20,18 @@ if env.str("CELERY_BROKER_URL").startswith("filesystem://") and not env.bool(
         "set CELERY_BROKER_URL to RabbitMQ, for example amqp://user:password@rabbitmq:5672//."
     )
 
+# RabbitMQ: the queues are quorum queues, replicated across the cluster's nodes by Raft (RabbitMQ 4
+# removed classic mirrored queues). A queue's type is fixed when it is declared: a site that ran with
+# classic queues drains and deletes them first, or keeps CELERY_QUEUE_TYPE=classic (docs/scaling.md).
+# Quorum queues have no global prefetch: workers detect them and prefetch per consumer. Publisher
+# confirms: a task the site queues is on the broker (or the publish fails) before the request ends;
+# either way the outbox row, written in the booking's transaction, stays the source of truth.
+if env.str("CELERY_BROKER_URL").startswith(("amqp://", "amqps://", "pyamqp://")):
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = env("CELERY_QUEUE_TYPE", default="quorum")
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = CELERY_TASK_DEFAULT_QUEUE_TYPE  # queues named by `worker --queues`
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "confirm_publish": True}  # noqa: F405
+
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 DATABASES = {"default": database_settings(env.str("DATABASE_URL"))}
