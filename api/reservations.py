@@ -15,6 +15,7 @@ from pydantic import AfterValidator, AwareDatetime, ValidationInfo, WithJsonSche
 from accounts.two_factor import TwoFactorRequired, has_two_factor
 from api.schemas import Text, error_responses
 from core import ratelimit
+from core.replica import lag_tolerant
 from payments.services import checkout_start, takes_payment
 from reservations.models import Reservation
 from reservations.selectors import guest_reservations, venue_availability
@@ -351,7 +352,12 @@ def _list_for(request, user, query: ListQuery, *, venue_ids: set[int] | None = N
     if query.when:
         found = guest_reservations(guest=user, when=query.when)
     else:
-        found = Reservation.objects.filter(guest=user).select_related("space__venue").order_by("-starts_at", "-pk")
+        found = (
+            Reservation.objects.using(lag_tolerant(guest_id=user.pk))  # the guest's history: see core/replica.py
+            .filter(guest=user)
+            .select_related("space__venue")
+            .order_by("-starts_at", "-pk")
+        )
     return found if venue_ids is None else found.filter(space__venue_id__in=venue_ids)
 
 

@@ -78,7 +78,7 @@ def server_environment(database_url: str, folder: Path, workers: int, *, rate_li
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
-        "CONN_MAX_AGE": "600",
+        # Each sync worker keeps its connection in the pool of the production settings (HOLDFAST_DB_POOL_SIZE).
         "HOLDFAST_BENCH_ENDPOINTS": "true",
         "WEB_CONCURRENCY": str(workers),
         "CACHE_URL": "dbcache://django_cache",

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from core.replica import lag_tolerant
 from payments.models import Payment
 from reservations.emails import render_subject
 from reservations.exceptions import PolicyViolation
@@ -116,8 +117,10 @@ def account_export(*, user, now: datetime | None = None) -> dict:
     reservations with history, e-mails and payments. Nothing about anybody else. A fixed number of
     queries, however many reservations (the e-mails' subjects are rendered from their templates)."""
     now = now or timezone.now()
+    database = lag_tolerant(guest_id=user.pk)  # the replica, unless the guest has just changed a booking
     reservations = (
-        Reservation.objects.filter(guest=user)
+        Reservation.objects.using(database)
+        .filter(guest=user)
         .select_related("space__venue", "guest")  # the e-mails' subjects read both
         .prefetch_related(
             Prefetch("events", queryset=ReservationEvent.objects.order_by("at", "pk")),
@@ -138,7 +141,7 @@ def account_export(*, user, now: datetime | None = None) -> dict:
         },
         "email_addresses": [
             {"email": address.email, "primary": address.primary, "verified": address.verified}
-            for address in EmailAddress.objects.filter(user=user).order_by("-primary", "email")
+            for address in EmailAddress.objects.using(database).filter(user=user).order_by("-primary", "email")
         ],
         "reservations": [_reservation_data(reservation, user) for reservation in reservations],
     }

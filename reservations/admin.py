@@ -12,6 +12,7 @@ from django.urls import path, reverse
 
 from accounts.services import guest_for_booking
 from accounts.two_factor import TwoFactorRequired
+from core.replica import lag_tolerant
 from reservations import notifications, services
 from reservations.exceptions import BookingError
 from reservations.exports import reservations_csv_response
@@ -309,7 +310,10 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         return reservations_csv_response(self._exportable(request, queryset))
 
     def _exportable(self, request, queryset):
+        """What the user may export of `queryset`, read from the replica when there is one (exports
+        tolerate a few seconds' lag; core/replica.py)."""
         ids = powers.venue_ids(request.user, Power.EXPORT)
+        queryset = queryset.using(lag_tolerant())
         return queryset if ids is None else queryset.filter(space__venue_id__in=ids)
 
     def export_csv_view(self, request):

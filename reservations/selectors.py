@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from core.replica import lag_tolerant
 from reservations.exceptions import PolicyViolation
 from reservations.models import Reservation
 from reservations.periods import opening_periods, slot_starts, stay_period
@@ -211,9 +212,11 @@ def space_to_assign(
 
 
 def guest_reservations(*, guest, when: str = "upcoming", now: datetime | None = None) -> QuerySet[Reservation]:
-    """A guest's reservations: upcoming (not yet ended and still active) or past (all the rest)."""
+    """A guest's reservations: upcoming (not yet ended and still active) or past (all the rest). Read
+    from the replica when there is one, unless the guest has just changed a booking (core/replica.py)."""
     now = now or timezone.now()
-    reservations = Reservation.objects.filter(guest=guest).select_related("space__venue")
+    database = lag_tolerant(guest_id=guest.pk)
+    reservations = Reservation.objects.using(database).filter(guest=guest).select_related("space__venue")
     upcoming = Q(ends_at__gt=now, status__in=Reservation.ACTIVE_STATUSES)
     if when == "upcoming":
         return reservations.filter(upcoming).order_by("starts_at", "pk")

@@ -3,7 +3,18 @@ import socket
 import pytest
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pools_closed_before_the_test_databases_go(django_db_setup, django_db_blocker):
+    """Each alias keeps a pool of connections; close them all before pytest-django drops the test
+    database (Django closes only the pool of the connection that drops it, not the replica's)."""
+    yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connections[alias].close()
+            connections[alias].close_pool()
 
 
 @pytest.fixture(autouse=True)

@@ -52,9 +52,7 @@ def bounded_database():
                 admin.execute(statement)
 
 
-def test_make_run_gives_one_table_to_one_of_forty_guests_asking_at_once_eight_times_running(
-    bounded_database, tmp_path
-):
+def test_make_run_gives_one_table_to_one_of_forty_guests_asking_at_once_eight_times_running(bounded_database, tmp_path):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CELERY_", "HOLDFAST_"))}
     env.update(

@@ -148,7 +148,19 @@ def database_settings(url: str) -> dict:
     return database
 
 
-DATABASES = {"default": database_settings(env.str("DATABASE_URL", default=EMBEDDED_DATABASE_URL))}
+def databases(primary_url: str) -> dict:
+    """The primary, and the read replica when DATABASE_REPLICA_URL names one (core/replica.py)."""
+    found = {"default": database_settings(primary_url)}
+    if env.str("DATABASE_REPLICA_URL", default=""):
+        found["replica"] = database_settings(env.str("DATABASE_REPLICA_URL"))
+    return found
+
+
+DATABASES = databases(env.str("DATABASE_URL", default=EMBEDDED_DATABASE_URL))
+# Reads that tolerate lag (a guest's history, exports) go to this alias; None: everything on the primary.
+READ_REPLICA = "replica" if "replica" in DATABASES else None
+# After a guest's booking changes, their own reads stay on the primary this long (read-your-writes).
+REPLICA_PIN_SECONDS = env.int("HOLDFAST_REPLICA_PIN_SECONDS", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One cache that all server processes share: allauth's rate limits count in it.

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import database_settings, env
+from .base import databases, env
 
 _REQUIRED = ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "CELERY_BROKER_URL")
 _missing = [name for name in _REQUIRED if not env.str(name, default="")]
@@ -34,7 +34,7 @@ if env.str("CELERY_BROKER_URL").startswith(("amqp://", "amqps://", "pyamqp://"))
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
-DATABASES = {"default": database_settings(env.str("DATABASE_URL"))}
+DATABASES = databases(env.str("DATABASE_URL"))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # Links in e-mails point here; by default the first allowed host over https.
 SITE_URL = env("SITE_URL", default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}")

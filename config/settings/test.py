@@ -4,6 +4,10 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
+# The read replica's alias: a second connection to the test database. READ_REPLICA stays None (every
+# read on the primary) except in the tests that turn it on to see which reads go there.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+READ_REPLICA = None
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In memory; a worker started by a test writes its e-mails to files the test reads instead.
 EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")

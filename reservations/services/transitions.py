@@ -9,6 +9,7 @@ change is allowed by the venue's rules; this module refuses only a change no rul
 
 from datetime import datetime
 
+from core.replica import pin_to_primary
 from reservations import hooks, notifications
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 
@@ -32,7 +33,9 @@ EVENT_OF = {
 
 
 def record(reservation: Reservation, kind: str, actor, **details) -> ReservationEvent:
-    """One line of the reservation's history."""
+    """One line of the reservation's history. Every change records one: the guest's own reads stay on
+    the primary for a while after it (read-your-writes, core/replica.py)."""
+    pin_to_primary(reservation.guest_id)
     return ReservationEvent.objects.create(reservation=reservation, kind=kind, actor=actor, details=details)
 
 

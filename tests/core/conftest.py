@@ -1,2 +1,2 @@
 # The booking tests' venues and users serve here too.
-from tests.reservations.conftest import guest, meeting_rooms, other_guest, restaurant  # noqa: F401
+from tests.reservations.conftest import guest, meeting_rooms, other_guest, restaurant, staff  # noqa: F401

@@ -2,7 +2,6 @@
 the API and for clients that ask for JSON, the 503 page for browsers; never a 500 or a traceback.
 core/outage.py does it; test_database_restart.py shows the same with gunicorn and a real restart."""
 
-
 import pytest
 from django.conf import settings as django_settings
 from django.db import InterfaceError, OperationalError, connections
