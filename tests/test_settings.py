@@ -1,5 +1,6 @@
 """Production settings, checked in fresh interpreters with a controlled environment."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -120,3 +121,56 @@ def test_smtp_is_configured_from_one_url():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["mail.example.com", "587"]
+
+
+def production_databases(**environment) -> dict:
+    script = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({'databases': s.DATABASES, 'replica': s.READ_REPLICA, "
+        "'queue_type': getattr(s, 'CELERY_TASK_DEFAULT_QUEUE_TYPE', None)}, default=str))"
+    )
+    result = run_with_production_settings(["-c", script], **REALISTIC | environment)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_every_process_keeps_a_bounded_pool_of_connections_with_every_wait_bounded():
+    found = production_databases(HOLDFAST_DB_POOL_SIZE="6", HOLDFAST_DB_POOL_TIMEOUT="2.5")
+    default = found["databases"]["default"]
+
+    assert default["CONN_MAX_AGE"] == 0  # the pool keeps them, not Django
+    assert {key: default["OPTIONS"]["pool"][key] for key in ("min_size", "max_size", "timeout")} == {
+        "min_size": 1,
+        "max_size": 6,
+        "timeout": 2.5,
+    }
+    assert default["OPTIONS"]["options"] == "-c lock_timeout=5000 -c statement_timeout=30000"
+    assert found["replica"] is None and "replica" not in found["databases"]
+    assert found["queue_type"] == "quorum"  # amqp:// in production: RabbitMQ quorum queues
+
+
+def test_several_hosts_in_the_database_url_reach_libpq_as_they_are_written():
+    url = "postgres://holdfast:pw@db1.internal:5432,db2.internal:5433/holdfast?target_session_attrs=read-write"
+    default = production_databases(DATABASE_URL=url)["databases"]["default"]
+
+    assert (default["HOST"], default["PORT"]) == ("db1.internal,db2.internal", "5432,5433")
+    assert default["OPTIONS"]["target_session_attrs"] == "read-write"
+
+
+def test_behind_pgbouncer_no_startup_options_and_no_server_side_cursors():
+    default = production_databases(HOLDFAST_DB_POOLER="pgbouncer")["databases"]["default"]
+
+    assert "options" not in default["OPTIONS"]  # pgbouncer refuses them: the role carries the timeouts
+    assert default["DISABLE_SERVER_SIDE_CURSORS"] is True
+    refused = run_with_production_settings(
+        ["-c", "import django; django.setup()"], **REALISTIC, HOLDFAST_DB_POOLER="pgpool"
+    )
+    assert refused.returncode != 0 and "HOLDFAST_DB_POOLER must be pgbouncer or empty" in refused.stderr
+
+
+def test_a_replica_url_adds_the_replica_for_lag_tolerant_reads():
+    found = production_databases(DATABASE_REPLICA_URL="postgres://holdfast:pw@replica.internal:5432/holdfast")
+
+    assert found["replica"] == "replica"
+    assert found["databases"]["replica"]["HOST"] == "replica.internal"
+    assert found["databases"]["replica"]["OPTIONS"]["pool"]["max_size"] == 8
