@@ -8,10 +8,11 @@ worker that crashed mid-send (its claim lapses after CLAIM_LEASE), an SMTP error
 backoff). `create_due_reminders` makes each reminder once, from the data, not from queued tasks.
 """
 
+import contextlib
 import logging
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
@@ -79,6 +80,16 @@ def deliver(message_id: int, *, now=None) -> bool:
     )
     try:
         send_message(message)
+    except DatabaseError as error:
+        # Building the message reads the database (its calendar file): that failed, not the provider,
+        # and nothing was sent. Not an attempt: hand the claim back for the next sweep if the database
+        # lets us; if it is gone, the claim's lease lapses and a sweep after it takes the message.
+        with contextlib.suppress(DatabaseError):
+            OutgoingMessage.objects.filter(pk=message_id, claimed_at=stamp).update(
+                status=Status.PENDING, claimed_at=None, attempts=F("attempts") - 1
+            )
+        logger.warning("Message %s not sent, the database failed: %s", message_id, type(error).__name__)
+        return False
     except Exception as error:  # SMTP or provider failure: keep it, try again later
         gave_up = message.attempts >= MAX_ATTEMPTS
         OutgoingMessage.objects.filter(pk=message_id, claimed_at=stamp).update(

@@ -5,11 +5,13 @@ Tasks run eagerly here (the test settings); tests/reservations/test_worker.py ru
 
 import contextlib
 import io
+import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.core import mail
 from django.core.mail.backends import locmem
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from icalendar import Calendar
 
@@ -321,3 +323,46 @@ def test_staff_see_outgoing_messages_and_can_send_one_again(booked, staff, clien
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sent", 2)
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_while_building_a_message_is_not_a_failed_attempt(restaurant, guest):
+    """The message's calendar file reads the booking's history: with that table locked past the lock
+    timeout, nothing is sent, the claim is handed back, and no attempt or provider error is recorded."""
+    with broker_down():  # the task is never queued: the sweep below is what sends it
+        reservation = reservation_book(
+            guest=guest,
+            venue=restaurant,
+            starts_at=at(restaurant, next_weekday(restaurant, TUESDAY), "19:30"),
+            party_size=2,
+        )
+    locked, release = threading.Event(), threading.Event()
+
+    def lock_the_history():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("LOCK TABLE reservations_reservationevent IN ACCESS EXCLUSIVE MODE")
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=lock_the_history)
+    holder.start()
+    try:
+        locked.wait(timeout=30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        assert notifications.deliver_due() == 0
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    message = OutgoingMessage.objects.get(reservation=reservation)
+    assert (message.status, message.attempts, message.last_error, message.claimed_at) == ("pending", 0, "", None)
+    assert not mail.outbox
+    assert notifications.deliver_due() == 1  # the lock gone, the next sweep sends it
+    assert len(mail.outbox) == 1
