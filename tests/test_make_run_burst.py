@@ -6,20 +6,17 @@ role may open only CONNECTIONS connections (CONNECTION LIMIT): a server that ope
 request thread would be refused by PostgreSQL ("too many connections for role") and answer 503.
 """
 
-import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from psycopg import sql
 
-from tests.faults.support import BASE_DIR, HOST, admin_connection, database_url, free_port, send
+from tests.faults.support import BASE_DIR, free_port, own_database, race
 from tests.test_make_run import read_until
 
 pytestmark = pytest.mark.faults
@@ -35,21 +32,8 @@ NAME = "holdfast_burst"
 @pytest.fixture
 def bounded_database():
     """A fresh database owned by a role allowed CONNECTIONS connections; dropped afterwards."""
-    drop = [
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(NAME)),
-        sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(NAME)),
-    ]
-    with admin_connection() as admin:
-        for statement in drop:
-            admin.execute(statement)
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN CONNECTION LIMIT {}").format(sql.Identifier(NAME), CONNECTIONS))
-        admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(NAME), sql.Identifier(NAME)))
-    try:
-        yield database_url(user=NAME, name=NAME)
-    finally:
-        with admin_connection() as admin:
-            for statement in drop:
-                admin.execute(statement)
+    with own_database(NAME, connection_limit=CONNECTIONS) as url:
+        yield url
 
 
 def test_make_run_gives_one_table_to_one_of_forty_guests_asking_at_once_eight_times_running(bounded_database, tmp_path):
@@ -94,7 +78,10 @@ def test_make_run_gives_one_table_to_one_of_forty_guests_asking_at_once_eight_ti
         for burst in range(BURSTS):
             slot = tomorrow + timedelta(minutes=30 * burst)  # a free slot each time
             payload = {"space": seed["rooms"][0], "starts_at": slot.isoformat(), "party_size": 2}
-            results.append(sorted(one_burst(port, seed["tokens"], payload), key=str))
+            answers = race([port], seed["tokens"], payload)
+            results.append(
+                sorted((answer if isinstance(answer, str) else answer.status for _, answer in answers), key=str)
+            )
     finally:
         os.killpg(launcher.pid, signal.SIGINT)
         assert launcher.wait(timeout=60) == 0
@@ -104,24 +91,3 @@ def test_make_run_gives_one_table_to_one_of_forty_guests_asking_at_once_eight_ti
 
     assert results == [[201] + [409] * (GUESTS - 1)] * BURSTS, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
-
-
-def one_burst(port: int, tokens: list[str], payload: dict) -> list[int | str]:
-    """Every guest connected first, then all requests released together: each answer's status, or
-    what went wrong with the connection."""
-    barrier = threading.Barrier(len(tokens))
-
-    def book(token: str):
-        conn = http.client.HTTPConnection(HOST, port, timeout=60)
-        try:
-            conn.connect()
-            barrier.wait(timeout=60)
-            answer = send(conn, "POST", "/api/reservations", payload=payload, headers={"X-Session-Token": token})
-            return answer.status
-        except OSError as error:
-            return repr(error)
-        finally:
-            conn.close()
-
-    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
-        return list(pool.map(book, tokens))

@@ -1,6 +1,7 @@
 """What the fault tests share: real processes on loopback (gunicorn with the production settings,
 Celery workers with the test settings), a small HTTP client, and waiting on conditions."""
 
+import contextlib
 import http.client
 import json
 import os
@@ -176,3 +177,52 @@ def admin_connection():
     params.pop("cursor_factory", None)
     params.pop("context", None)
     return psycopg.connect(**params)
+
+
+@contextlib.contextmanager
+def own_database(name: str, *, connection_limit: int | None = None):
+    """A fresh role `name` and a database `name` it owns, on the test server; dropped before and after.
+    With `connection_limit`, PostgreSQL refuses the role's connections past that many. Yields its URL."""
+    from psycopg import sql
+
+    drop = [
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)),
+        sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)),
+    ]
+    limit = sql.SQL(" CONNECTION LIMIT {}").format(sql.Literal(connection_limit)) if connection_limit else sql.SQL("")
+    with admin_connection() as admin:
+        for statement in drop:
+            admin.execute(statement)
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)) + limit)
+        admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(name)))
+    try:
+        yield database_url(user=name, name=name)
+    finally:
+        with admin_connection() as admin:
+            for statement in drop:
+                admin.execute(statement)
+
+
+def race(ports: list[int], tokens: list[str], payload: dict) -> list[tuple[int, Answer | str]]:
+    """Every guest books `payload` at the same moment, spread over `ports`: each connected first, then
+    all requests released together. Each guest's port and answer, or what went wrong with the connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(tokens))
+
+    def book(i: int):
+        port = ports[i % len(ports)]
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        try:
+            conn.connect()  # connected before the barrier, so the requests leave together
+            barrier.wait(timeout=60)
+            return port, send(
+                conn, "POST", "/api/reservations", payload=payload, headers={"X-Session-Token": tokens[i]}
+            )
+        except OSError as error:
+            return port, repr(error)
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+        return list(pool.map(book, range(len(tokens))))

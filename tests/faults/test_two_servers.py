@@ -5,10 +5,6 @@ connections), has exactly one winner, and SQL finds no overlapping pair of activ
 Each guest has their own session token (X-Session-Token), as allauth's app log-in gives one.
 """
 
-import http.client
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.db import connection
 
@@ -16,12 +12,11 @@ from reservations.models import Reservation
 from tests.reservations.conftest import at, make_user, next_weekday
 
 from .support import (
-    HOST,
     call,
     current_database_url,
     free_port,
     production_env,
-    send,
+    race,
     session_token,
     start_gunicorn,
     stop,
@@ -74,22 +69,8 @@ def test_forty_guests_racing_through_two_servers_for_one_slot_leave_exactly_one_
     start = at(meeting_rooms, next_weekday(meeting_rooms, 1), "10:00")
     tokens = [session_token(make_user(f"storm{i}@example.com")) for i in range(GUESTS)]
     payload = {"space": booth.pk, "starts_at": start.isoformat(), "party_size": 2}
-    barrier = threading.Barrier(GUESTS)
 
-    def book(i: int):
-        port = two_servers[i % 2]  # half the guests on each server
-        conn = http.client.HTTPConnection(HOST, port, timeout=30)
-        try:
-            conn.connect()  # connected before the barrier, so the requests leave together
-            barrier.wait(timeout=30)
-            return port, send(
-                conn, "POST", "/api/reservations", payload=payload, headers={"X-Session-Token": tokens[i]}
-            )
-        finally:
-            conn.close()
-
-    with ThreadPoolExecutor(max_workers=GUESTS) as pool:
-        answers = list(pool.map(book, range(GUESTS)))
+    answers = race(two_servers, tokens, payload)  # half the guests on each server
 
     statuses = sorted(answer.status for _, answer in answers)
     assert statuses == [201] + [409] * (GUESTS - 1), statuses
