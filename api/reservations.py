@@ -5,9 +5,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import AfterValidator, AwareDatetime, ValidationInfo, WithJsonSchema, field_validator, model_validator
@@ -282,7 +282,21 @@ def _space(space_id: int) -> Space:
     response={201: ReservationOut, **error_responses(400, 401, 403, 404, 409, 413, 422, 503)},
     summary="Book",
 )
-def create_reservation(request, payload: ReservationIn):
+def create_reservation(
+    request,
+    response: HttpResponse,
+    payload: ReservationIn,
+    idempotency_key: str = Header(  # noqa: B008
+        "",
+        alias="Idempotency-Key",
+        max_length=100,
+        description=(
+            "Any unique string (a UUID): a retry of this request with the same key, after an answer that "
+            "never arrived, gets the booking the first one made (header Idempotent-Replayed: true) "
+            "instead of a second booking or a 409."
+        ),
+    ),
+):
     """A free booking is confirmed at once. One that needs payment comes back `held`, with
     `hold_expires_at` and a `payment_url` (Stripe Checkout) to send the guest to.
     Too many attempts in a short time (per user and per IP address) answer 429 with Retry-After."""
@@ -299,17 +313,26 @@ def create_reservation(request, payload: ReservationIn):
         "ends_at": payload.ends_at,
         "party_size": payload.party_size,
         "notes": payload.notes,
+        "idempotency_key": idempotency_key.strip(),
         **place,
     }
     venue = place["space"].venue if "space" in place else place["venue"]
     if not takes_payment(venue):
-        return Status(201, reservation_book(**request_))  # hold and confirm in one transaction
+        return Status(201, _replayed(response, reservation_book(**request_)))  # hold and confirm in one transaction
     reservation = reservation_hold(**request_)
+    if getattr(reservation, "replayed", False):
+        return Status(201, _replayed(response, reservation))  # its payment, if any: POST .../checkout
     if reservation.amount_due > 0:
         # A failed start answers 503 with the reference: the hold stands, and
         # POST /api/reservations/{reference}/checkout tries again.
         return Status(201, _with_checkout(reservation))
     return Status(201, reservation_confirm(reservation=reservation, actor=user))
+
+
+def _replayed(response: HttpResponse, reservation: Reservation) -> Reservation:
+    if getattr(reservation, "replayed", False):
+        response["Idempotent-Replayed"] = "true"
+    return reservation
 
 
 def _with_checkout(reservation: Reservation) -> Reservation:

@@ -103,6 +103,12 @@ class Reservation(models.Model):
     # On the day, the host notes when the party came in and when it sat down (the status stays confirmed).
     arrived_at = models.DateTimeField(null=True, blank=True)
     seated_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(
+        max_length=100,
+        blank=True,
+        editable=False,
+        help_text="The Idempotency-Key of the API request that made it: a retry with the same key gets it back.",
+    )
 
     objects = ReservationQuerySet.as_manager()
 
@@ -122,6 +128,12 @@ class Reservation(models.Model):
                 condition=Q(starts_at__lt=models.F("ends_at")), name="reservation_starts_before_end"
             ),
             models.CheckConstraint(condition=Q(party_size__gte=1), name="reservation_party_size_positive"),
+            # One booking per key and guest: two requests with one key can never make two bookings.
+            models.UniqueConstraint(
+                fields=["guest", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="reservation_one_per_idempotency_key",
+            ),
         ]
         indexes = [
             models.Index(fields=["guest", "starts_at"], name="reservation_guest_start"),

@@ -59,8 +59,13 @@ def reservation_hold(
     notes: str = "",
     actor=None,
     now: datetime | None = None,
+    idempotency_key: str = "",
 ) -> Reservation:
     """Hold a space for `guest` for the venue's hold length, or raise SlotUnavailable/PolicyViolation.
+
+    With `idempotency_key` (a client's retry of a request whose answer it never got, say after a
+    failover), the booking an earlier request with that key made comes back as it is now, with
+    `replayed` set, instead of a second booking or "no longer free".
 
     Give `space` where the guest picks one; give `venue` (and optionally `category`) where the
     venue assigns: the smallest free space that fits is taken, and when a concurrent booking takes
@@ -82,6 +87,8 @@ def reservation_hold(
         staff = powers.can(actor, Power.BOOK_FOR_GUESTS, venue)
     rules.check_space_choice(venue, space, staff=staff)
     starts_at, ends_at = rules.period_for(venue, starts_at, ends_at)
+    if idempotency_key and (earlier := _made_with_key(guest, idempotency_key, starts_at, party_size)):
+        return earlier  # before the rules: the retry may come after the lead time has passed
     rules.check_period(venue, starts_at, ends_at, now=now)
     candidates = rules.candidates(venue, space=space, category=category, party_size=party_size)
 
@@ -89,6 +96,9 @@ def reservation_hold(
         # One guest's holds are counted under a lock on their row, so the cap cannot be raced.
         get_user_model().objects.select_for_update().filter(pk=guest.pk).exists()
         held = Reservation.objects.filter(guest=guest, status=Status.HELD, hold_expires_at__gt=now).count()
+        # Under the guest's lock: a concurrent request with the same key has committed, or waits for us.
+        if idempotency_key and (earlier := _made_with_key(guest, idempotency_key, starts_at, party_size)):
+            return earlier
         if held >= settings.HOLDFAST_MAX_ACTIVE_HOLDS:
             raise PolicyViolation(
                 f"You are already holding {held} bookings. Confirm or release one before holding another.",
@@ -114,6 +124,7 @@ def reservation_hold(
                     price=price,
                     amount_due=amount_due(venue, space=candidate, price=price, party_size=party_size),
                     currency=venue.currency,
+                    idempotency_key=idempotency_key,
                 ),
             )
             if reservation is None:
@@ -123,11 +134,27 @@ def reservation_hold(
     raise SlotUnavailable(rules.unavailable_message(venue, space, starts_at, party_size))
 
 
+def _made_with_key(guest, key: str, starts_at: datetime, party_size: int) -> Reservation | None:
+    """The booking an earlier request of `guest` with Idempotency-Key `key` made, marked `replayed`."""
+    earlier = Reservation.objects.select_related("space__venue").filter(guest=guest, idempotency_key=key).first()
+    if earlier is None:
+        return None
+    if (earlier.starts_at, earlier.party_size) != (starts_at, party_size):
+        raise PolicyViolation(
+            "This Idempotency-Key was used for another booking; send a new key with a new booking.",
+            field="idempotency_key",
+        )
+    earlier.replayed = True
+    return earlier
+
+
 @retry_on_conflict
 def reservation_book(**kwargs) -> Reservation:
     """Hold and confirm in one step (a booking that needs no payment). Same arguments as hold."""
     with transaction.atomic():
         reservation = reservation_hold(**kwargs)
+        if getattr(reservation, "replayed", False):
+            return reservation  # made by an earlier request with the same key: as it is now
         return reservation_confirm(
             reservation=reservation, actor=kwargs.get("actor") or kwargs["guest"], now=kwargs.get("now")
         )
