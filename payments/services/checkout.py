@@ -82,7 +82,10 @@ def checkout_start(*, reservation: Reservation, now=None) -> Payment:
         raise PolicyViolation("There is nothing to pay for this booking.")
     if current.status != Reservation.Status.HELD or current.hold_expires_at <= now:
         raise HoldExpired("Your hold ran out. Please search again.")
-    pending = list(Payment.objects.filter(reservation=current, status=Payment.Status.PENDING).order_by("-pk"))
+    # One read for both the sessions to reuse and the attempt's number: read apart, a click that came
+    # second could miss the first click's session in one and count it in the other (a second session).
+    payments = list(Payment.objects.filter(reservation=current).order_by("-pk"))
+    pending = [payment for payment in payments if payment.status == Payment.Status.PENDING]
     for payment in pending:
         still_open = payment.expires_at is not None and payment.expires_at > now + REOPEN_MARGIN
         if still_open and payment.amount == current.amount_due and payment.checkout_url:
@@ -95,7 +98,7 @@ def checkout_start(*, reservation: Reservation, now=None) -> Payment:
             "Please release it and book again."
         )
     expire_open_sessions(current, payments=pending)
-    attempt = Payment.objects.filter(reservation=current).count() + 1
+    attempt = len(payments) + 1
     success_url, cancel_url = checkout_urls(current)
     try:
         session = gateway.create_checkout_session(
