@@ -137,6 +137,10 @@ def run(host="127.0.0.1", port=8000, reload=True):
         except KeyboardInterrupt:
             pass
         finally:
+            # Stopping is bounded (ten seconds each, then killed): a Ctrl-C that arrives meanwhile (the
+            # whole process group gets it) must not cut it short and leave processes behind.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             for process in processes:
                 if process.poll() is None:
                     process.terminate()
