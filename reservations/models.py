@@ -106,6 +106,7 @@ class Reservation(models.Model):
     idempotency_key = models.CharField(
         max_length=100,
         blank=True,
+        db_default="",  # also for rows written by SQL (bench/data.py)
         editable=False,
         help_text="The Idempotency-Key of the API request that made it: a retry with the same key gets it back.",
     )
