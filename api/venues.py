@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from api.schemas import LocalTime, Text, error_responses
 from spaces.models import Space, Venue
@@ -28,6 +28,8 @@ class VenueOut(Schema):
     kind: str
     time_zone: str
     address: str
+    phone: str = Field(description="The venue's phone number for guests; empty when not published.")
+    email: str = Field(description="The venue's e-mail address for guests; empty when not published.")
     description: str
     booking_mode: str
     assignment: str

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from reservations.periods import stay_period
 from reservations.services import MAX_NIGHTS, MAX_PARTY_SIZE
-from reservations.wording import duration_words, space_noun
+from reservations.wording import contact_words, duration_words, space_noun
 from spaces.models import Space, Venue
 
 # Up to this many guests the party size is a select (quicker on a phone); above it, a number.
@@ -111,7 +111,7 @@ class AvailabilityForm(forms.Form):
         if self.largest_party is not None and party_size > self.largest_party:
             raise forms.ValidationError(
                 f"Our largest {space_noun(self.venue)} takes {self.largest_party} guests. "
-                f"For a bigger group, please contact {self.venue.name}.",
+                f"For a bigger group, please {contact_words(self.venue)}.",
                 code="max_value",
             )
         if party_size > MAX_PARTY_SIZE:

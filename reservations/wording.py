@@ -18,6 +18,13 @@ def duration_words(minutes: float) -> str:
     return " ".join(parts)
 
 
+def contact_words(venue: Venue) -> str:
+    """How a guest reaches the venue, for a request the site cannot take: "contact Trattoria Aurora
+    (+49 30 1234567, tavola@example.com)", or just its name when it published neither."""
+    ways = ", ".join(way for way in (venue.phone, venue.email) if way)
+    return f"contact {venue.name}" + (f" ({ways})" if ways else "")
+
+
 def space_noun(venue: Venue, plural: bool = False) -> str:
     """What a guest books here, in their words: a table, a room or a space."""
     if venue.uses_nights:

@@ -113,7 +113,23 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [SpaceInline, OpeningHoursInline, ClosureInline, VenueRoleInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "kind", "time_zone", "address", "description", "is_active", "currency"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "slug",
+                    "kind",
+                    "time_zone",
+                    "address",
+                    "phone",
+                    "email",
+                    "description",
+                    "is_active",
+                    "currency",
+                ]
+            },
+        ),
         ("Booking", {"fields": ["booking_mode", "assignment"]}),
         (
             "Time slots (restaurants, meeting rooms)",

@@ -53,6 +53,10 @@ class Venue(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RESTAURANT)
     time_zone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_time_zone])
     address = models.TextField(blank=True)
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="Shown to guests, e.g. for a party too big to book online."
+    )
+    email = models.EmailField("e-mail", blank=True, help_text="Shown to guests next to the phone number.")
     description = models.TextField(blank=True)
     is_active = models.BooleanField("bookable", default=True)
 

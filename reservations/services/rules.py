@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation
 from reservations.periods import format_local, nights_between, on_grid, periods_around
-from reservations.wording import duration_words, space_noun
+from reservations.wording import contact_words, duration_words, space_noun
 from spaces import powers
 from spaces.models import Closure, Space, Venue
 from spaces.powers import Power
@@ -144,7 +144,11 @@ def candidates(venue: Venue, *, space: Space | None, category: str, party_size: 
     found = list(fitting_spaces(venue, party_size=party_size, category=category))
     if not found:
         what = f"{category} " if category else ""
-        raise PolicyViolation(f"{venue.name} has no {what}space for a party of {party_size}.", field="party_size")
+        raise PolicyViolation(
+            f"{venue.name} has no {what}space for a party of {party_size} to book online; "
+            f"please {contact_words(venue)}.",
+            field="party_size",
+        )
     return found
 
 

@@ -351,12 +351,15 @@ def test_a_venue_rule_broken_is_422_with_the_reason(meeting_rooms, guest, change
     assert body["field"] == field
 
 
-def test_a_party_too_large_for_every_table_is_422(restaurant, guest):
+def test_a_party_too_large_for_every_table_is_422_and_says_how_to_reach_the_venue(restaurant, guest):
+    Venue.objects.filter(pk=restaurant.pk).update(phone="+49 30 1234567", email="tavola@example.com")
+
     response = post(logged_in(guest), "/api/reservations", table_request(restaurant, party_size=9))
 
     assert response.status_code == 422
     assert response.json() == {
-        "detail": "Trattoria Test has no space for a party of 9.",
+        "detail": "Trattoria Test has no space for a party of 9 to book online; "
+        "please contact Trattoria Test (+49 30 1234567, tavola@example.com).",
         "field": "party_size",
     }
 

@@ -646,3 +646,25 @@ def test_the_price_a_guest_is_shown_for_a_room_type_is_the_price_charged(client,
 
     assert shown == Decimal("180") == booked.price  # room 102, 90 a night
     assert "180" in choice_page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_venue_page_shows_how_to_reach_the_venue_and_a_party_too_big_is_told_to(client, restaurant):
+    Venue.objects.filter(pk=restaurant.pk).update(phone="+49 30 1234567", email="tavola@example.com")
+    page = client.get(reverse("spaces:venue_detail", args=[restaurant.slug]))
+    html = page.content.decode()
+
+    assert '<a href="tel:+49301234567">+49 30 1234567</a>' in html
+    assert '<a href="mailto:tavola@example.com">tavola@example.com</a>' in html
+
+    too_big = client.get(reverse("spaces:venue_detail", args=[restaurant.slug]), {"party_size": 12})
+    assert "For a bigger group, please contact Trattoria Test (+49 30 1234567, tavola@example.com)." in (
+        too_big.content.decode()
+    )
+
+
+@pytest.mark.django_db
+def test_a_venue_without_contact_details_shows_none(client, restaurant):
+    html = client.get(reverse("spaces:venue_detail", args=[restaurant.slug])).content.decode()
+
+    assert 'class="contact"' not in html

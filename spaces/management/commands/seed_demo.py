@@ -29,6 +29,8 @@ VENUES = [
             "kind": Venue.Kind.RESTAURANT,
             "time_zone": "Europe/Berlin",
             "address": "Kastanienallee 12, 10435 Berlin",
+            "phone": "+49 30 4405 1234",
+            "email": "tavola@trattoria-aurora.example",
             "description": "Handmade pasta and wood-fired pizza; a terrace in summer. Closed on Mondays.",
             "booking_mode": Venue.BookingMode.SLOTS,
             "assignment": Venue.Assignment.VENUE_ASSIGNS,
