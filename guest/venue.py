@@ -18,7 +18,7 @@ from payments.services import payment_words
 from reservations.exceptions import PolicyViolation
 from reservations.selectors import Availability, category_prices, venue_availability
 from reservations.wording import space_noun
-from spaces.models import Space, Venue
+from spaces.models import OpeningHours, Space, Venue
 
 ALTERNATIVES = 3
 
@@ -133,7 +133,17 @@ def picker_context(
         context["next_day_url"] = f"{search_url}?{urlencode(query)}" if availability.day < form.last_day else ""
         if refused_at is not None:
             context["alternatives"] = nearest_alternatives(availability, refused_at, refused_space)
+        context["closed_words"] = closed_words(venue, availability.day)
     return context
+
+
+def closed_words(venue: Venue, day) -> str:
+    """Why nothing is free on a day the venue never opens: "Trattoria Aurora is closed on Mondays."
+    Empty for a day it opens, for hotels (stays span days), and before any hours are published."""
+    hours = list(venue.opening_hours.all())  # prefetched with the venue
+    if venue.uses_nights or not hours or any(period.weekday == day.weekday() for period in hours):
+        return ""
+    return f"{venue.name} is closed on {OpeningHours.Weekday(day.weekday()).label}s."
 
 
 def render_picker(request, template: str, context: dict, *, status: int = 200):

@@ -196,12 +196,14 @@ def test_unknown_or_inactive_venue_is_a_404(client, restaurant):
     assert client.post(hold_url(restaurant), table_choice(restaurant)).status_code == 404
 
 
-def test_day_with_nothing_free_says_so_and_offers_the_next_day(client, restaurant):
+def test_a_day_the_venue_never_opens_says_so_and_offers_the_next_day(client, restaurant):
     monday = next_weekday(restaurant, 0)  # the restaurant is closed on Mondays
 
     html = text(client.get(*venue_url(restaurant, date=monday.isoformat(), party_size=2)))
+    tuesday = text(client.get(*venue_url(restaurant, date=(monday + timedelta(days=1)).isoformat(), party_size=2)))
 
-    assert "Nothing is free on" in html
+    assert "Trattoria Test is closed on Mondays. Try another date." in html
+    assert "closed on" not in tuesday
     assert f"date={(monday + timedelta(days=1)).isoformat()}" in html
     assert "Try the next day" in html
 
