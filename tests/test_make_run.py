@@ -30,6 +30,11 @@ def free_port() -> int:
 def start_launcher(pgdata: Path, port: int) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update(HOLDFAST_PGDATA=str(pgdata), PYTHONUNBUFFERED="1")
+    return launch(port, env)
+
+
+def launch(port: int, env: dict[str, str]) -> subprocess.Popen:
+    """`python -m config.dev run` in a process group of its own, its output on a pipe."""
     return subprocess.Popen(
         [sys.executable, "-m", "config.dev", "run", "--port", str(port)],
         cwd=BASE_DIR,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.faults.support import BASE_DIR, free_port, own_database, race
-from tests.test_make_run import read_until
+from tests.test_make_run import launch, read_until
 
 pytestmark = pytest.mark.faults
 GUESTS = 40
@@ -51,15 +51,7 @@ def test_make_run_gives_one_table_to_one_of_forty_guests_asking_at_once_eight_ti
         HOLDFAST_RATE_LIMIT_API="",
         PYTHONUNBUFFERED="1",
     )
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "config.dev", "run", "--port", str(port)],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    launcher = launch(port, env)
     drained = []
     reader = threading.Thread(target=lambda: drained.extend(launcher.stdout), daemon=True)
     try:

@@ -13,6 +13,7 @@ from core.retry import retry_on_conflict
 from reservations.models import Reservation
 from spaces.models import Space
 from tests.reservations.conftest import at, next_weekday
+from tests.transactions import held_elsewhere, lock_timeout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,22 +33,6 @@ def test_every_connection_waits_for_locks_and_statements_only_as_long_as_the_set
 
 def test_a_booking_behind_a_lock_held_too_long_is_told_the_service_is_busy(client, meeting_rooms, guest, caplog):
     booth = meeting_rooms.spaces.get(name="Booth")
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_space():  # another transaction keeps the space's row lock (a slow booking, say)
-        try:
-            with transaction.atomic():
-                Space.objects.select_for_update().get(pk=booth.pk)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold_the_space)
-    holder.start()
-    locked.wait(timeout=30)
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '300ms'")  # this test's connection: no need to wait the full limit
     client.force_login(guest)
     request = {
         "space": booth.pk,
@@ -55,14 +40,11 @@ def test_a_booking_behind_a_lock_held_too_long_is_told_the_service_is_busy(clien
         "party_size": 2,
     }
 
-    try:
-        with caplog.at_level(logging.WARNING, logger="core.outage"):
-            busy = client.post("/api/reservations", json.dumps(request), content_type="application/json")
-    finally:
-        release.set()
-        holder.join()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")  # the connection goes back to the pool as it came
+    # Another transaction keeps the space's row lock (a slow booking, say); this test's connection
+    # need not wait the full limit.
+    space_locked = held_elsewhere(lambda: Space.objects.select_for_update().get(pk=booth.pk))
+    with space_locked, lock_timeout(300), caplog.at_level(logging.WARNING, logger="core.outage"):
+        busy = client.post("/api/reservations", json.dumps(request), content_type="application/json")
 
     assert busy.status_code == 503 and busy["Retry-After"] == "2"
     assert busy.json() == {"detail": "The service is busy; please try again in a moment."}
@@ -125,26 +107,12 @@ def pool_of_one():
 
 
 def test_a_request_that_finds_every_pooled_connection_in_use_is_told_the_service_is_busy(client, pool_of_one, caplog):
-    taken, release = threading.Event(), threading.Event()
-
     def take_the_only_connection():  # a slow request elsewhere in this process holds it
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            taken.set()
-            release.wait(timeout=30)
-        finally:
-            connections.close_all()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
 
-    holder = threading.Thread(target=take_the_only_connection)
-    holder.start()
-    try:
-        taken.wait(timeout=30)
-        with caplog.at_level(logging.WARNING, logger="core.outage"):
-            busy = client.get("/api/venues")
-    finally:
-        release.set()
-        holder.join()
+    with held_elsewhere(take_the_only_connection), caplog.at_level(logging.WARNING, logger="core.outage"):
+        busy = client.get("/api/venues")
 
     assert busy.status_code == 503 and busy["Retry-After"] == "2"
     assert busy.json() == {"detail": "The service is busy; please try again in a moment."}

@@ -5,13 +5,12 @@ Tasks run eagerly here (the test settings); tests/reservations/test_worker.py ru
 
 import contextlib
 import io
-import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.core import mail
 from django.core.mail.backends import locmem
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.utils import timezone
 from icalendar import Calendar
 
@@ -27,6 +26,7 @@ from reservations.services import (
 )
 from reservations.tasks import deliver_message, deliver_pending_messages, send_reminders
 from spaces.models import OpeningHours, Space, Venue
+from tests.transactions import held_elsewhere, lock_timeout
 
 from .conftest import at, make_user, next_weekday
 
@@ -336,30 +336,13 @@ def test_a_database_failure_while_building_a_message_is_not_a_failed_attempt(res
             starts_at=at(restaurant, next_weekday(restaurant, TUESDAY), "19:30"),
             party_size=2,
         )
-    locked, release = threading.Event(), threading.Event()
 
     def lock_the_history():
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("LOCK TABLE reservations_reservationevent IN ACCESS EXCLUSIVE MODE")
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connections.close_all()
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE reservations_reservationevent IN ACCESS EXCLUSIVE MODE")
 
-    holder = threading.Thread(target=lock_the_history)
-    holder.start()
-    try:
-        locked.wait(timeout=30)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '200ms'")
+    with held_elsewhere(lock_the_history), lock_timeout(200):
         assert notifications.deliver_due() == 0
-    finally:
-        release.set()
-        holder.join()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
 
     message = OutgoingMessage.objects.get(reservation=reservation)
     assert (message.status, message.attempts, message.last_error, message.claimed_at) == ("pending", 0, "", None)
