@@ -8,6 +8,7 @@ attempt to open a connection, so that core/outage.py can tell them apart.
 """
 
 import psycopg
+from psycopg_pool.base import AttemptWithBackoff
 
 _last_attempt: dict[str, psycopg.OperationalError | None] = {"error": None}
 
@@ -29,3 +30,10 @@ class WatchedConnection(psycopg.Connection):
 def last_connect_error() -> psycopg.OperationalError | None:
     """The error of the latest attempt to open a connection, None when it succeeded (or none was made)."""
     return _last_attempt["error"]
+
+
+# psycopg's pool retries a connection it could not open after 1 s, then 2, 4, 8 … seconds: after a
+# minute's outage a process would wait half a minute more before trying again, answering 503 while the
+# database is back. Retry every second instead (with the pool's 10 % jitter), until its
+# reconnect_timeout: a connection attempt a second per process is nothing to a server that is down.
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
