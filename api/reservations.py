@@ -93,10 +93,10 @@ class SpaceSlotsOut(Schema):
 
 
 class OptionOut(Schema):
-    category: str
+    category: str = Field(description="The area (a category of spaces, such as Terrace); empty for none.")
     starts_at: datetime
     ends_at: datetime
-    free: int
+    free: int = Field(description="How many tables or combinations of the area could take the party then.")
 
 
 class AvailabilityOut(Schema):
@@ -106,8 +106,13 @@ class AvailabilityOut(Schema):
     party_size: int
     duration: int | None = None
     nights: int | None = None
-    spaces: list[SpaceSlotsOut]
-    options: list[OptionOut] | None = None
+    spaces: list[SpaceSlotsOut] | None = Field(
+        description="Each fitting space with its free slots: where the guest picks a space; where the venue "
+        "assigns, only for the venue's staff or with `detail=spaces` (null otherwise)."
+    )
+    options: list[OptionOut] | None = Field(
+        None, description="Where the venue assigns: each start time and area, with how many could take the party."
+    )
 
 
 class AvailabilityQuery(Schema):
@@ -117,7 +122,10 @@ class AvailabilityQuery(Schema):
         None, ge=1, le=1440, description="Minutes (slot mode); the default duration if left out."
     )
     nights: int | None = Field(None, ge=1, le=MAX_NIGHTS, description="Nights (night mode); 1 if left out.")
-    category: Text = Field("", max_length=100)
+    category: Text = Field("", max_length=100, description="Only this area (a category of spaces).")
+    detail: Literal["", "spaces"] = Field(
+        "", description="`spaces`: also every fitting space's free slots, where the venue assigns."
+    )
 
 
 @router.get(
@@ -130,6 +138,7 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
     """`date` is YYYY-MM-DD in the venue's time zone. Times come back with the venue's UTC offset,
     ready to post back to `POST /api/reservations`."""
     venue = get_object_or_404(Venue, slug=query.venue, is_active=True)
+    staff = powers.has_power(request.user, Power.VIEW_BOOKINGS, venue)
     found = venue_availability(
         venue=venue,
         day=date,
@@ -137,7 +146,11 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
         duration=query.duration,
         nights=query.nights,
         category=query.category,
+        staff=staff,
     )
+    # A guest of a venue that assigns asks "which times can we get?": the times and areas answer it.
+    # Every table's slot list is for staff, or for a client that asks for it.
+    per_space = not venue.assigns_spaces or staff or query.detail == "spaces"
     # Built as plain JSON, each time written once: a venue of 1,000 tables answers with tens of
     # thousands of slots, and validating them one by one costs more than finding them.
     zone = venue.zone
@@ -173,7 +186,9 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
                 "slots": [slot(each) for each in entry.slots],
             }
             for entry in found.spaces
-        ],
+        ]
+        if per_space
+        else None,
         "options": [
             {"category": o.category, "starts_at": iso(o.starts_at), "ends_at": iso(o.ends_at), "free": o.free}
             for o in found.options
@@ -187,10 +202,16 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
 # --- Reservations ---------------------------------------------------------------------------------------
 
 
+class SpaceRefOut(Schema):
+    id: int
+    name: str
+
+
 class ReservationOut(Schema):
     reference: str
-    space: int = Field(validation_alias="space_id")
+    space: int = Field(validation_alias="space_id", description="The (first) space it takes; see `spaces`.")
     space_name: str
+    spaces: list[SpaceRefOut] = Field(description="Every space it takes: one, or the tables of a combination.")
     venue: str
     starts_at: datetime
     ends_at: datetime
@@ -208,6 +229,10 @@ class ReservationOut(Schema):
     @staticmethod
     def resolve_space_name(reservation: Reservation) -> str:
         return reservation.space.name
+
+    @staticmethod
+    def resolve_spaces(reservation: Reservation) -> list[dict]:
+        return [{"id": space.pk, "name": space.name} for space in reservation.all_spaces]
 
     @staticmethod
     def resolve_venue(reservation: Reservation) -> str:
@@ -379,6 +404,7 @@ def _list_for(request, user, query: ListQuery, *, venue_ids: set[int] | None = N
             Reservation.objects.using(lag_tolerant(guest_id=user.pk))  # the guest's history: see core/replica.py
             .filter(guest=user)
             .select_related("space__venue")
+            .prefetch_related("claims__space")
             .order_by("-starts_at", "-pk")
         )
     return found if venue_ids is None else found.filter(space__venue_id__in=venue_ids)

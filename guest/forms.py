@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from django import forms
 from django.utils import timezone
 
+from reservations import capacity
+from reservations.capacity import Setup
 from reservations.periods import stay_period
-from reservations.services import MAX_NIGHTS, MAX_PARTY_SIZE
+from reservations.services import MAX_NIGHTS, MAX_PARTY_SIZE, rules
 from reservations.wording import contact_words, duration_words, space_noun
 from spaces.models import Space, Venue
 
@@ -44,7 +46,16 @@ class AvailabilityForm(forms.Form):
     duration = forms.TypedChoiceField(label="Duration", coerce=int)
     category = forms.ChoiceField(label="Area", required=False)
 
-    def __init__(self, *, venue: Venue, spaces: list[Space], data=None, now: datetime | None = None, fixed=()):
+    def __init__(
+        self,
+        *,
+        venue: Venue,
+        spaces: list[Space],
+        data=None,
+        now: datetime | None = None,
+        fixed=(),
+        setup: Setup | None = None,
+    ):
         self.venue = venue
         self.today = (now or timezone.now()).astimezone(venue.zone).date()
         self.last_day = ((now or timezone.now()) + timedelta(days=venue.max_advance_days)).astimezone(venue.zone).date()
@@ -56,7 +67,11 @@ class AvailabilityForm(forms.Form):
         given = {key: value for key, value in (data or {}).items() if value != "" or key == "category"}
         super().__init__(data={**defaults, **given}, label_suffix="")
 
-        self.largest_party = max((space.capacity for space in spaces), default=None)
+        # The largest party a table or combination seats, and no more than the venue takes online.
+        self.largest_party = capacity.largest_party(setup, spaces) if setup else None
+        self.largest_party = self.largest_party or max((space.capacity for space in spaces), default=None)
+        if venue.max_online_party_size and self.largest_party:
+            self.largest_party = min(self.largest_party, venue.max_online_party_size)
         self.categories = sorted({space.category for space in spaces if space.category})
 
         self.fields["date"].label = "Arrival" if venue.uses_nights else "Date"
@@ -72,8 +87,8 @@ class AvailabilityForm(forms.Form):
         else:
             party.widget = forms.NumberInput(attrs={"min": 1, "max": self.largest_party or MAX_PARTY_SIZE})
 
-        if venue.uses_nights:
-            del self.fields["duration"]
+        if venue.uses_nights or (setup is not None and setup.turn_times):
+            del self.fields["duration"]  # a stay is its nights; where turn times are set, they are the length
         else:
             del self.fields["nights"]
             durations = venue.durations()
@@ -110,7 +125,7 @@ class AvailabilityForm(forms.Form):
             raise forms.ValidationError("The party needs at least one guest.", code="min_value")
         if self.largest_party is not None and party_size > self.largest_party:
             raise forms.ValidationError(
-                f"Our largest {space_noun(self.venue)} takes {self.largest_party} guests. "
+                f"{self.venue.name} takes parties of up to {self.largest_party} online. "
                 f"For a bigger group, please {contact_words(self.venue)}.",
                 code="max_value",
             )
@@ -145,6 +160,8 @@ class ChoiceForm(forms.Form):
     def __init__(self, *args, venue: Venue, **kwargs):
         super().__init__(*args, **kwargs)
         self.venue = venue
+        # The turn times decide a table's length: read the venue's rules once (not for stays).
+        self.rules = None if venue.uses_nights else rules.setup(venue)
 
     @staticmethod
     def _moment(value: str) -> datetime:
@@ -165,6 +182,8 @@ class ChoiceForm(forms.Form):
 
     def clean_duration(self):
         duration = self.cleaned_data["duration"]
+        if self.rules is not None and self.rules.turn_times:
+            return None  # the party's turn time is the length (clean() fills in the end)
         if duration is not None and not self.venue.uses_nights and duration not in self.venue.durations():
             allowed = ", ".join(duration_words(m) for m in sorted(self.venue.durations()))
             raise forms.ValidationError(f"Bookings here last {allowed}.", code="duration")
@@ -194,6 +213,9 @@ class ChoiceForm(forms.Form):
                 data["ends_at"] = stay_period(venue, arrival, data.get("nights") or 1)[1]
             else:
                 minutes = data.get("duration") or venue.default_duration_minutes
+                if data.get("party_size") and self.rules is not None:
+                    turn = capacity.turn_minutes(self.rules, data["party_size"], starts_at)
+                    minutes = turn if turn is not None else minutes
                 data["ends_at"] = (starts_at.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(venue.zone)
         if not venue.assigns_spaces:
             data["category"] = ""

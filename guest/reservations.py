@@ -6,6 +6,7 @@ never a 403: its reference must not even be confirmed to exist.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -170,18 +171,17 @@ def _end_words(venue, starts_at: datetime, ends_at: datetime) -> str:
 def _choice_context(venue, form: ChoiceForm) -> dict:
     data = form.cleaned_data
     space = data["space"]
-    priced = space
-    if priced is None:  # the venue assigns: the price is that of the room it would give now
-        priced = space_to_assign(
+    priced = [space] if space is not None else []
+    if space is None:  # the venue assigns: the price is that of the room (or tables) it would give now
+        seating = space_to_assign(
             venue=venue,
             party_size=data["party_size"],
             category=data.get("category") or "",
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
         )
-    price = None
-    if priced is not None and priced.price:
-        price = price_for(venue, priced, data.get("nights") or 1)
+        priced = list(seating.spaces) if seating is not None else []
+    price = sum((price_for(venue, one, data.get("nights") or 1) for one in priced), Decimal("0")) or None
     return {
         "venue": venue,
         "choice": data,

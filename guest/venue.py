@@ -17,6 +17,7 @@ from guest.forms import AvailabilityForm
 from payments.services import payment_words
 from reservations.exceptions import PolicyViolation
 from reservations.selectors import Availability, category_prices, venue_availability
+from reservations.services import rules
 from reservations.wording import space_noun
 from spaces.models import OpeningHours, Space, Venue
 
@@ -40,7 +41,9 @@ def active_spaces(venue: Venue) -> list[Space]:
     return spaces
 
 
-def _availability(form: AvailabilityForm, *, category: str = "", now: datetime, exclude=None) -> Availability | None:
+def _availability(
+    form: AvailabilityForm, *, category: str = "", now: datetime, exclude=None, setup=None, bookable=None
+) -> Availability | None:
     """What is free for the search, or None with the reason added to the form."""
     if not form.is_valid():
         return None
@@ -56,6 +59,8 @@ def _availability(form: AvailabilityForm, *, category: str = "", now: datetime, 
             category=data.get("category") or category,
             now=now,
             exclude=exclude,
+            setup=setup,
+            bookable=bookable,
         )
     except PolicyViolation as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -113,8 +118,11 @@ def picker_context(
     """
     now = now or timezone.now()
     fixed = ("category",) if fixed_category is not None else ()
-    form = AvailabilityForm(venue=venue, spaces=spaces, data=data, now=now, fixed=fixed)
-    availability = _availability(form, category=fixed_category or "", now=now, exclude=exclude)
+    setup = rules.setup(venue)  # the venue's rules, read once for the form and the search
+    form = AvailabilityForm(venue=venue, spaces=spaces, data=data, now=now, fixed=fixed, setup=setup)
+    availability = _availability(
+        form, category=fixed_category or "", now=now, exclude=exclude, setup=setup, bookable=spaces
+    )
     context = {
         "venue": venue,
         "form": form,

@@ -170,6 +170,72 @@ class Reservation(models.Model):
     def nights(self) -> int:
         return nights_between(self.space.venue, self.starts_at, self.ends_at)
 
+    @property
+    def all_spaces(self) -> list[Space]:
+        """Every space the booking takes (combined tables), its own `space` first. From the claims
+        (prefetch `claims__space` for a list); a booking without claims has just its space."""
+        spaces = [claim.space for claim in self.claims.all()]
+        spaces.sort(key=lambda space: (space.pk != self.space_id, space.name))
+        return spaces or [self.space]
+
+    @property
+    def spaces_words(self) -> str:
+        """'Table 4 + Table 5 + Table 6', or the one space's name."""
+        return " + ".join(space.name for space in self.all_spaces)
+
+
+class SpaceClaimQuerySet(models.QuerySet):
+    def blocking(self, now):
+        """Claims that block their space at `now`: of confirmed bookings and of holds not yet run out
+        (the exclusion constraint also counts a stale hold's, until the hold is expired)."""
+        return self.filter(active=True).filter(
+            Q(reservation__status=Reservation.Status.CONFIRMED) | Q(reservation__hold_expires_at__gt=now)
+        )
+
+    def overlapping(self, starts_at, ends_at):
+        """Those whose period meets [starts_at, ends_at), asked as the constraint's range overlap."""
+        return self.alias(claimed=period()).filter(claimed__overlap=DateTimeTZRange(starts_at, ends_at, "[)"))
+
+
+class SpaceClaim(models.Model):
+    """A space a booking takes: its period plus the space's buffer (the time to reset the table or
+    clean the room). A booking of combined tables has one claim per table. PostgreSQL refuses two
+    active claims of one space whose periods overlap: no table is ever double-booked, combined or not.
+
+    `active` follows the booking's status (reservations/services/transitions.py): held or confirmed.
+    """
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="claims")
+    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="claims")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(help_text="The booking's end plus the space's buffer.")
+    active = models.BooleanField(default=True)
+
+    objects = SpaceClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["reservation", "space"]
+        constraints = [
+            ExclusionConstraint(
+                name="claim_no_overlap",
+                expressions=[
+                    ("space", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at", models.Value("[)")), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True),
+                violation_error_message="This space is already taken for an overlapping period.",
+            ),
+            models.UniqueConstraint(fields=["reservation", "space"], name="claim_one_per_space"),
+            models.CheckConstraint(condition=Q(starts_at__lt=models.F("ends_at")), name="claim_starts_before_end"),
+        ]
+        indexes = [
+            # The claims of a venue's day, whatever the space (availability).
+            GistIndex(period(), name="claim_active_period", condition=Q(active=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.space} for {self.reservation}"
+
 
 class ReservationEvent(models.Model):
     """One change in a reservation's life, with who made it: the history guests and staff see."""

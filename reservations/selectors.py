@@ -8,23 +8,29 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.replica import lag_tolerant
+from reservations import capacity
+from reservations.capacity import Seating
 from reservations.exceptions import PolicyViolation
-from reservations.models import Reservation
-from reservations.periods import opening_periods, slot_starts, stay_period
+from reservations.models import Reservation, SpaceClaim
+from reservations.periods import opening_periods, stay_period
 from reservations.pricing import price_for
-from reservations.services import rules
-from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE, fitting_spaces
-from spaces.models import Closure, Space, Venue
+from reservations.services import allocation, rules
+from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE
+from spaces.models import Space, Venue
 
 
 @dataclass(frozen=True)
 class Slot:
     starts_at: datetime
     ends_at: datetime
+
+    @property
+    def minutes(self) -> int:
+        return int((_instant(self.ends_at) - _instant(self.starts_at)) / timedelta(minutes=1))
 
 
 @dataclass
@@ -93,18 +99,31 @@ def venue_availability(
     category: str = "",
     now: datetime | None = None,
     exclude: Reservation | None = None,
+    staff: bool = False,
+    setup: capacity.Setup | None = None,
+    bookable: list[Space] | None = None,
 ) -> Availability:
-    """What can be booked at `venue` on `day` (its local date) for `party_size` guests.
+    """What can be booked at `venue` on `day` (its local date) for `party_size` guests: the start
+    times whose turn time fits the opening hours, with a table or combination free for the whole of
+    it and its buffer, in an area that is open, within the pacing of the interval it starts in.
 
-    `exclude` leaves out one booking, so a guest changing it sees the times it could move to.
+    A fixed number of queries (the venue's rules, its spaces, closures, claims, bookings starting in
+    the pacing intervals) whatever the number of spaces or reservations. `exclude` leaves out one
+    booking, so a guest changing it sees the times it could move to. A party over the venue's online
+    maximum is told how to reach it, unless `staff` ask. `setup`: the venue's rules, when the
+    caller has read them already (rules.setup); `bookable`: the venue's bookable spaces, likewise.
     """
     now = now or timezone.now()
     if not 1 <= party_size <= MAX_PARTY_SIZE:
         raise PolicyViolation(f"Party size must be between 1 and {MAX_PARTY_SIZE}.", field="party_size")
+    rules.check_online_limit(venue, party_size, staff=staff)
     result = Availability(venue=venue, day=day, party_size=party_size)
-
-    spaces = list(fitting_spaces(venue, party_size=party_size, category=category))
-    space_ids = [space.pk for space in spaces]  # plain ids: cheaper to send than model instances
+    setup = setup or rules.setup(venue)
+    bookable = list(venue.spaces.filter(is_active=True)) if bookable is None else bookable
+    seatings = capacity.seatings(
+        setup, bookable, party_size=party_size, category=category, combine=venue.assigns_spaces
+    )
+    singles = [seating.space for seating in seatings if seating.combination is None]
 
     if venue.uses_nights:
         nights = 1 if nights is None else nights
@@ -113,69 +132,74 @@ def venue_availability(
         result.nights = nights
         candidates = [Slot(*stay_period(venue, day, nights))]
     else:
-        duration = venue.default_duration_minutes if duration is None else duration
-        if duration not in venue.durations():
-            allowed = ", ".join(str(minutes) for minutes in venue.durations())
+        turns = {turn.minutes for turn in setup.turn_times if turn.covers(party_size)}
+        if duration is not None and duration not in {*venue.durations(), *turns}:
+            allowed = ", ".join(str(minutes) for minutes in sorted({*venue.durations(), *turns}))
             raise PolicyViolation(f"Choose a duration of {allowed} minutes.", field="duration")
-        result.duration = duration
-        hours = list(venue.opening_hours.all())
-        length = timedelta(minutes=duration)
-        # Add the length in UTC: arithmetic on venue-zone datetimes is wall-clock arithmetic, so a
-        # slot across a clock change would last an hour more or less than booked.
-        candidates = [
-            Slot(start, (_instant(start) + length).astimezone(venue.zone))
-            for period in opening_periods(venue, day, hours)
-            for start in slot_starts(period, venue.slot_interval_minutes, duration)
-        ]
+        candidates = _slot_candidates(setup, day, party_size, duration)
+        result.duration = duration if duration is not None else (candidates[0].minutes if candidates else None)
 
     earliest = now + timedelta(minutes=venue.min_lead_minutes)
     latest = now + timedelta(days=venue.max_advance_days)
     candidates = [slot for slot in candidates if earliest <= _instant(slot.starts_at) <= latest]
-    if not candidates or not spaces:
-        result.spaces = [SpaceAvailability(space, []) for space in spaces]
+    if not candidates or not seatings:
+        result.spaces = [SpaceAvailability(space, []) for space in singles]
         return result
 
+    spaces = {space.pk: space for seating in seatings for space in seating.spaces}
+    buffers = {pk: space.buffer(venue).total_seconds() for pk, space in spaces.items()}
     window_start = min(_instant(slot.starts_at) for slot in candidates)
     window_end = max(_instant(slot.ends_at) for slot in candidates)
-    busy = defaultdict(list)  # space id -> [(start, end)]; None -> closures of the whole venue
-    for closure in Closure.objects.filter(venue=venue, starts_at__lt=window_end, ends_at__gt=window_start).filter(
-        Q(space__isnull=True) | Q(space_id__in=space_ids)
-    ):
-        busy[closure.space_id].append((closure.starts_at, closure.ends_at))
-    taken = Reservation.objects.blocking(now).filter(space_id__in=space_ids).overlapping(window_start, window_end)
+    spans = rules.closures_meeting(venue, window_start, window_end)
+    claims = (
+        SpaceClaim.objects.blocking(now)
+        .filter(space_id__in=list(spaces))
+        .overlapping(window_start, window_end + timedelta(seconds=max(buffers.values(), default=0)))
+    )
     if exclude is not None:
-        taken = taken.exclude(pk=exclude.pk)
-    for space_id, starts_at, ends_at in taken.values_list("space_id", "starts_at", "ends_at"):
-        busy[space_id].append((starts_at, ends_at))
+        claims = claims.exclude(reservation=exclude)
+    busy = defaultdict(list)  # space id -> [(start, end)] of claims and of the closures that close it
+    for space_id, starts_at, ends_at in claims.values_list("space_id", "starts_at", "ends_at"):
+        busy[space_id].append((starts_at.timestamp(), ends_at.timestamp()))
+    venue_closed = []
+    for span in spans:
+        interval = (span.starts_at.timestamp(), span.ends_at.timestamp())
+        if span.whole_venue:
+            venue_closed.append(interval)
+        for space in spaces.values():
+            if span.closes(space):
+                busy[space.pk].append((interval[0], interval[1] + buffers[space.pk]))  # a closure needs no buffer
 
     # From here on in plain numbers (seconds since the epoch): comparing aware datetimes of two
     # zones asks each for its offset, and this loop runs spaces x start times.
-    def seconds(intervals):
-        return [(start.timestamp(), end.timestamp()) for start, end in intervals]
-
-    venue_closed = seconds(busy.get(None, []))
     bounds = [
         (slot, slot.starts_at.timestamp(), slot.ends_at.timestamp())
         for slot in candidates
         if not any(start < slot.ends_at.timestamp() and slot.starts_at.timestamp() < end for start, end in venue_closed)
     ]
     candidates = [slot for slot, _, _ in bounds]
-    nights_booked = result.nights or 1
-    free_count = defaultdict(int)  # (category, index of the start) -> free spaces
-    for space in spaces:
-        blocked = seconds(busy.get(space.pk, []))
-        free = [
+    free_at = {}  # space id -> the indexes of the starts at which it is free, buffer included
+    for pk in spaces:
+        blocked, buffer = busy.get(pk, []), buffers[pk]
+        free_at[pk] = {
             index
             for index, (_, slot_start, slot_end) in enumerate(bounds)
-            if not any(start < slot_end and slot_start < end for start, end in blocked)
-        ]
-        price = price_for(venue, space, nights_booked)
-        result.spaces.append(SpaceAvailability(space, [candidates[index] for index in free], price))
+            if not any(start < slot_end + buffer and slot_start < end for start, end in blocked)
+        }
+    paced = _paced_starts(setup, candidates, party_size, {seating.area for seating in seatings}, now, exclude)
+
+    nights_booked = result.nights or 1
+    free_count = defaultdict(int)  # (category, index of the start) -> free seatings
+    for seating in seatings:
+        free = set.intersection(*(free_at[space.pk] for space in seating.spaces)) - paced.get(seating.area, set())
+        if seating.combination is None:
+            price = price_for(venue, seating.space, nights_booked)
+            result.spaces.append(SpaceAvailability(seating.space, [candidates[i] for i in sorted(free)], price))
         for index in free:
-            free_count[(space.category, index)] += 1
+            free_count[(seating.area, index)] += 1
 
     if venue.assigns_spaces:
-        categories = sorted({space.category for space in spaces})
+        categories = sorted({seating.area for seating in seatings})
         result.options = [
             Option(category, slot.starts_at, slot.ends_at, free_count[(category, index)])
             for index, slot in enumerate(candidates)
@@ -184,11 +208,55 @@ def venue_availability(
     return result
 
 
+def _slot_candidates(setup: capacity.Setup, day: date, party_size: int, duration: int | None) -> list[Slot]:
+    """The starts on the venue's grid from each opening period of `day`, each with the length the
+    party would book there (its turn time, else `duration` or the default), ending by closing time."""
+    venue = setup.venue
+    step = timedelta(minutes=venue.slot_interval_minutes)
+    found = []
+    for period in opening_periods(venue, day, setup.hours):
+        # Step in UTC: arithmetic on venue-zone datetimes is wall-clock arithmetic, so a slot across
+        # a clock change would last an hour more or less than booked.
+        start, end = _instant(period.starts_at), _instant(period.ends_at)
+        while start < end:
+            allowed = capacity.durations_for(setup, party_size, start)
+            minutes = duration if duration is not None else allowed[0]
+            if minutes in allowed and start + timedelta(minutes=minutes) <= end:
+                found.append(
+                    Slot(start.astimezone(venue.zone), (start + timedelta(minutes=minutes)).astimezone(venue.zone))
+                )
+            start += step
+    return found
+
+
+def _paced_starts(setup, candidates: list[Slot], party_size: int, areas: set[str], now, exclude) -> dict[str, set[int]]:
+    """area -> the indexes of the starts whose pacing a booking of `party_size` there would overfill;
+    one query for the bookings starting in all the intervals."""
+    if not setup.pacing or not candidates:
+        return {}
+    windows = [capacity.pacing_windows(setup, slot.starts_at) for slot in candidates]
+    edges = [window for found in windows for window in found]
+    if not edges:
+        return {}
+    starting = Reservation.objects.blocking(now).filter(
+        space__venue=setup.venue,
+        starts_at__gte=min(window.starts_at for window in edges),
+        starts_at__lt=max(window.ends_at for window in edges),
+    )
+    if exclude is not None:
+        starting = starting.exclude(pk=exclude.pk)
+    starts = list(starting.values_list("starts_at", "party_size", "space__category"))
+    return {
+        area: {index for index, found in enumerate(windows) if capacity.pacing_refusal(found, area, party_size, starts)}
+        for area in areas
+    }
+
+
 def category_prices(availability: Availability) -> dict[str, object]:
     """The price of a stay per category, as charged: that of the space the venue would assign (the
     first free one in the services' order, smallest first), not the cheapest one."""
     prices = {}
-    for entry in availability.spaces:  # in fitting_spaces' order
+    for entry in availability.spaces:  # in the services' order (capacity.seatings)
         if entry.slots and entry.space.category not in prices:
             prices[entry.space.category] = entry.price
     return prices
@@ -196,19 +264,40 @@ def category_prices(availability: Availability) -> dict[str, object]:
 
 def space_to_assign(
     *, venue: Venue, party_size: int, category: str, starts_at: datetime, ends_at: datetime, now: datetime | None = None
-) -> Space | None:
-    """The space a booking for this would get now, where the venue assigns (what the choice page prices):
-    the services' own order and rules, without taking it. None when nothing fits or is free."""
+) -> Seating | None:
+    """The table (or combination) a booking for this would get now, where the venue assigns (what the
+    choice page prices): the services' own order and rules, without taking it. None when nothing
+    fits or is free."""
     now = now or timezone.now()
+    setup = rules.setup(venue)
     try:
-        candidates = rules.candidates(venue, space=None, category=category, party_size=party_size)
+        candidates = rules.candidates(venue, space=None, category=category, party_size=party_size, rules=setup)
         candidates = rules.check_closures(venue, candidates, starts_at, ends_at)
     except PolicyViolation:
         return None
-    blocking = Reservation.objects.blocking(now).filter(space=OuterRef("pk")).overlapping(starts_at, ends_at)
-    free = Space.objects.filter(pk__in=[space.pk for space in candidates]).exclude(Exists(blocking))
-    free_ids = set(free.values_list("pk", flat=True))
-    return next((space for space in candidates if space.pk in free_ids), None)
+    spaces = {space.pk: space for seating in candidates for space in seating.spaces}
+    taken = allocation.busy_spaces(venue, spaces.values(), starts_at, ends_at, now=now)
+    pacing = capacity.pacing_windows(setup, starts_at)
+    starts = []
+    if pacing:
+        starts = list(
+            Reservation.objects.blocking(now)
+            .filter(
+                space__venue=venue,
+                starts_at__gte=min(window.starts_at for window in pacing),
+                starts_at__lt=max(window.ends_at for window in pacing),
+            )
+            .values_list("starts_at", "party_size", "space__category")
+        )
+    return next(
+        (
+            seating
+            for seating in candidates
+            if not any(space.pk in taken for space in seating.spaces)
+            and capacity.pacing_refusal(pacing, seating.area, party_size, starts) is None
+        ),
+        None,
+    )
 
 
 def guest_reservations(*, guest, when: str = "upcoming", now: datetime | None = None) -> QuerySet[Reservation]:
@@ -216,7 +305,12 @@ def guest_reservations(*, guest, when: str = "upcoming", now: datetime | None = 
     from the replica when there is one, unless the guest has just changed a booking (core/replica.py)."""
     now = now or timezone.now()
     database = lag_tolerant(guest_id=guest.pk)
-    reservations = Reservation.objects.using(database).filter(guest=guest).select_related("space__venue")
+    reservations = (
+        Reservation.objects.using(database)
+        .filter(guest=guest)
+        .select_related("space__venue")
+        .prefetch_related("claims__space")  # every table a booking takes (all_spaces)
+    )
     upcoming = Q(ends_at__gt=now, status__in=Reservation.ACTIVE_STATUSES)
     if when == "upcoming":
         return reservations.filter(upcoming).order_by("starts_at", "pk")

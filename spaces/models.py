@@ -1,6 +1,7 @@
 """Venues and the spaces they rent out: a hotel's rooms, a restaurant's tables, meeting rooms."""
 
 import zoneinfo
+from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property
 
@@ -109,6 +110,20 @@ class Venue(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text="How long a slot is kept for a guest while they confirm (and pay).",
     )
+    buffer_minutes = models.PositiveIntegerField(
+        "buffer (minutes)",
+        default=0,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="Minutes to clear and reset a table (or clean a room) after each booking before the next "
+        "may start. A space may have its own.",
+    )
+    max_online_party_size = models.PositiveIntegerField(
+        "largest party online",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Bigger parties are asked to call or write. Empty: as many as a table or combination seats.",
+    )
     reminder_lead_hours = models.PositiveIntegerField(
         default=24, help_text="The reminder e-mail goes out this many hours before the start."
     )
@@ -209,6 +224,13 @@ class Space(models.Model):
     )
     is_active = models.BooleanField("bookable", default=True)
     description = models.TextField(blank=True)
+    buffer_minutes = models.PositiveIntegerField(
+        "buffer (minutes)",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="Minutes to reset this space after a booking. Empty: the venue's buffer.",
+    )
 
     class Meta:
         ordering = ["venue", "category", "capacity", "name"]
@@ -226,6 +248,11 @@ class Space(models.Model):
 
     def fits(self, party_size: int) -> bool:
         return self.min_party_size <= party_size <= self.capacity
+
+    def buffer(self, venue: "Venue | None" = None) -> timedelta:
+        """How long the space stays blocked after a booking ends: its own buffer, else the venue's."""
+        minutes = self.buffer_minutes if self.buffer_minutes is not None else (venue or self.venue).buffer_minutes
+        return timedelta(minutes=minutes)
 
     def clean(self):
         if self.capacity and self.min_party_size and self.capacity < self.min_party_size:
@@ -286,32 +313,212 @@ class Closure(models.Model):
         related_name="closures",
         null=True,
         blank=True,
-        help_text="Leave empty to close the whole venue.",
+        help_text="Leave empty to close the whole venue (or an area).",
+    )
+    area = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Close every space of this category (an area such as “Terrace”); empty: the space, or the venue.",
     )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    reason = models.CharField(max_length=200, blank=True)
+    repeats_yearly = models.BooleanField(
+        "every year", default=False, help_text="A season: closed on the same dates every year (the terrace in winter)."
+    )
+    reason = models.CharField(max_length=200, blank=True, help_text="Told to guests, e.g. “winter”.")
 
     class Meta:
         ordering = ["venue", "starts_at"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(starts_at__lt=models.F("ends_at")), name="closure_starts_before_end"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(space__isnull=True) | models.Q(area=""), name="closure_space_or_area"
+            ),
         ]
 
     def __str__(self):
-        what = self.space.name if self.space_id else "whole venue"
-        return f"{self.venue} closed ({what}) {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}"
+        what = self.space.name if self.space_id else (self.area or "whole venue")
+        yearly = ", every year" if self.repeats_yearly else ""
+        return f"{self.venue} closed ({what}) {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}{yearly}"
 
     def clean(self):
         errors = {}
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             errors["ends_at"] = "A closure must end after it starts."
+        long = self.starts_at and self.ends_at and self.ends_at - self.starts_at > timedelta(days=365)
+        if self.repeats_yearly and long:
+            errors["ends_at"] = "A closure that repeats every year lasts less than a year."
         if self.space_id and self.venue_id and self.space.venue_id != self.venue_id:
             errors["space"] = "That space belongs to another venue."
+        if self.space_id and self.area:
+            errors["area"] = "Close either one space or an area, not both."
         if errors:
             raise ValidationError(errors)
+
+
+class Shift(models.Model):
+    """A service: lunch, dinner. Turn times and pacing may differ by shift; the day sheet shows one."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="shifts")
+    name = models.CharField(max_length=60, help_text="Such as “Lunch” or “Dinner”.")
+    starts_at = models.TimeField("from")
+    ends_at = models.TimeField("until", help_text="Earlier than “from” for a service that ends after midnight.")
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(choices=OpeningHours.Weekday.choices),
+        blank=True,
+        default=list,
+        help_text="The days it runs, 0 (Monday) to 6 (Sunday), comma separated; empty: every day.",
+    )
+
+    class Meta:
+        ordering = ["venue", "starts_at", "name"]
+        constraints = [models.UniqueConstraint(fields=["venue", "name"], name="shift_name_unique_per_venue")]
+
+    def __str__(self):
+        return f"{self.name} {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+
+    @property
+    def ends_next_day(self) -> bool:
+        return self.ends_at <= self.starts_at
+
+    def runs_on(self, weekday: int) -> bool:
+        return not self.weekdays or weekday in self.weekdays
+
+    def clean(self):
+        if any(day not in range(7) for day in self.weekdays or []):
+            raise ValidationError({"weekdays": "Weekdays are 0 (Monday) to 6 (Sunday)."})
+
+
+class TurnTime(models.Model):
+    """How long a party of a size keeps its table: a two-top 90 minutes, a six 2½ hours."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="turn_times")
+    shift = models.ForeignKey(
+        Shift,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="turn_times",
+        help_text="Empty: every shift (a shift's own turn times come first).",
+    )
+    min_party_size = models.PositiveIntegerField("from guests", validators=[MinValueValidator(1)])
+    max_party_size = models.PositiveIntegerField("to guests", validators=[MinValueValidator(1)])
+    minutes = models.PositiveIntegerField(validators=[MinValueValidator(5), MaxValueValidator(24 * 60)])
+
+    class Meta:
+        ordering = ["venue", "shift", "min_party_size"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_party_size__gte=1, max_party_size__gte=models.F("min_party_size")),
+                name="turn_time_party_range",
+            ),
+            models.CheckConstraint(condition=models.Q(minutes__gte=5), name="turn_time_minutes_positive"),
+        ]
+
+    def __str__(self):
+        shift = f" at {self.shift.name}" if self.shift_id else ""
+        return f"{self.min_party_size}–{self.max_party_size} guests: {self.minutes} minutes{shift}"
+
+    def covers(self, party_size: int) -> bool:
+        return self.min_party_size <= party_size <= self.max_party_size
+
+    def clean(self):
+        errors = {}
+        if self.min_party_size and self.max_party_size and self.max_party_size < self.min_party_size:
+            errors["max_party_size"] = "“To guests” must be at least “from guests”."
+        venue = self.venue if self.venue_id else None
+        if venue and self.minutes and venue.slot_interval_minutes and self.minutes % venue.slot_interval_minutes:
+            errors["minutes"] = (
+                f"{self.minutes} minutes is not a multiple of the {venue.slot_interval_minutes}-minute slot interval."
+            )
+        if self.shift_id and self.venue_id and self.shift.venue_id != self.venue_id:
+            errors["shift"] = "That shift belongs to another venue."
+        if errors:
+            raise ValidationError(errors)
+
+
+class PacingRule(models.Model):
+    """At most so many guests (covers) and/or parties starting in any interval: the kitchen is not hit
+    by 40 covers at 19:00. Per shift or all day, per area or the whole venue."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="pacing_rules")
+    shift = models.ForeignKey(
+        Shift, on_delete=models.CASCADE, null=True, blank=True, related_name="pacing_rules", help_text="Empty: all day."
+    )
+    area = models.CharField(
+        max_length=100, blank=True, help_text="A category of spaces (“Terrace”); empty: the whole venue."
+    )
+    interval_minutes = models.PositiveIntegerField(
+        "interval (minutes)", default=15, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
+    )
+    max_covers = models.PositiveIntegerField(
+        "most guests starting", null=True, blank=True, help_text="Empty: no limit on guests."
+    )
+    max_parties = models.PositiveIntegerField(
+        "most parties starting", null=True, blank=True, help_text="Empty: no limit on parties."
+    )
+
+    class Meta:
+        ordering = ["venue", "shift", "area", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_covers__isnull=False) | models.Q(max_parties__isnull=False),
+                name="pacing_rule_has_a_limit",
+            ),
+            models.CheckConstraint(condition=models.Q(interval_minutes__gte=5), name="pacing_rule_interval"),
+        ]
+
+    def __str__(self):
+        limits = []
+        if self.max_covers is not None:
+            limits.append(f"{self.max_covers} guests")
+        if self.max_parties is not None:
+            limits.append(f"{self.max_parties} parties")
+        where = f" on the {self.area}" if self.area else ""
+        when = f" at {self.shift.name}" if self.shift_id else ""
+        return f"At most {' and '.join(limits)} starting per {self.interval_minutes} minutes{where}{when}"
+
+    def clean(self):
+        errors = {}
+        if self.max_covers is None and self.max_parties is None:
+            errors["max_covers"] = "Give a limit on guests, on parties, or both."
+        if self.shift_id and self.venue_id and self.shift.venue_id != self.venue_id:
+            errors["shift"] = "That shift belongs to another venue."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Combination(models.Model):
+    """Tables that staff push together for a bigger party: 4 + 5 + 6 seat 9 to 12. A booking of a
+    combination takes every table in it."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="combinations")
+    name = models.CharField(max_length=100, blank=True, help_text="Empty: the tables' names, such as “4 + 5 + 6”.")
+    spaces = models.ManyToManyField(Space, related_name="combinations", help_text="At least two of the venue's tables.")
+    min_party_size = models.PositiveIntegerField("from guests", validators=[MinValueValidator(1)])
+    max_party_size = models.PositiveIntegerField("to guests", validators=[MinValueValidator(1)])
+    is_active = models.BooleanField("bookable", default=True)
+
+    class Meta:
+        ordering = ["venue", "max_party_size", "name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_party_size__gte=1, max_party_size__gte=models.F("min_party_size")),
+                name="combination_party_range",
+            )
+        ]
+
+    def __str__(self):
+        return self.name or f"Combination {self.pk}"
+
+    def fits(self, party_size: int) -> bool:
+        return self.min_party_size <= party_size <= self.max_party_size
+
+    def clean(self):
+        if self.min_party_size and self.max_party_size and self.max_party_size < self.min_party_size:
+            raise ValidationError({"max_party_size": "“To guests” must be at least “from guests”."})
 
 
 class VenueRole(models.Model):

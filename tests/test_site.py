@@ -132,7 +132,7 @@ def test_venue_page_query_count_does_not_grow_with_spaces_or_opening_hours(clien
         response = client.get(venue.get_absolute_url())
 
     assert response.content.count(b'<li class="card">') == 11
-    assert len(many) == len(few) <= 6
+    assert len(many) == len(few) <= 9  # with the venue's rules: shifts, turn times, pacing, combinations
 
 
 @pytest.mark.django_db

@@ -13,7 +13,7 @@ By concern:
 The public functions are importable from here (`from reservations.services import reservation_hold`).
 """
 
-from reservations.services.allocation import bookings_in_the_way
+from reservations.services.allocation import claims_in_the_way
 from reservations.services.housekeeping import complete_past_reservations, expire_stale_holds, purge_reservations
 from reservations.services.lifecycle import (
     hold_ceiling,
@@ -37,7 +37,6 @@ from reservations.services.rules import (
     MAX_PARTY_SIZE,
     cancellation_deadline,
     check_period,
-    fitting_spaces,
     modification_deadline,
     period_for,
 )
@@ -45,12 +44,11 @@ from reservations.services.rules import (
 __all__ = [
     "MAX_NIGHTS",
     "MAX_PARTY_SIZE",
-    "bookings_in_the_way",
     "cancellation_deadline",
+    "claims_in_the_way",
     "check_period",
     "complete_past_reservations",
     "expire_stale_holds",
-    "fitting_spaces",
     "hold_ceiling",
     "modification_deadline",
     "period_for",

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.retry import retry_on_conflict
-from reservations import hooks, notifications
+from reservations import capacity, hooks, notifications
+from reservations.capacity import Seating
 from reservations.exceptions import HoldExpired, NotAllowed, PolicyViolation, SlotUnavailable
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.periods import format_local, stay_period
@@ -86,11 +87,14 @@ def reservation_hold(
     if space is not None and not for_someone_else:
         staff = powers.can(actor, Power.BOOK_FOR_GUESTS, venue)
     rules.check_space_choice(venue, space, staff=staff)
-    starts_at, ends_at = rules.period_for(venue, starts_at, ends_at)
+    setup = rules.setup(venue)
+    starts_at, ends_at = rules.period_for(venue, starts_at, ends_at, party_size=party_size, rules=setup)
     if idempotency_key and (earlier := _made_with_key(guest, idempotency_key, starts_at, party_size)):
         return earlier  # before the rules: the retry may come after the lead time has passed
-    rules.check_period(venue, starts_at, ends_at, now=now)
-    candidates = rules.candidates(venue, space=space, category=category, party_size=party_size)
+    rules.check_period(venue, starts_at, ends_at, now=now, party_size=party_size, rules=setup)
+    candidates = rules.candidates(
+        venue, space=space, category=category, party_size=party_size, rules=setup, staff=staff or for_someone_else
+    )
 
     with transaction.atomic():
         # One guest's holds are counted under a lock on their row, so the cap cannot be raced.
@@ -104,8 +108,13 @@ def reservation_hold(
                 f"You are already holding {held} bookings. Confirm or release one before holding another.",
             )
         candidates = rules.check_closures(venue, candidates, starts_at, ends_at)
-        allocation.expire_stale_holds_in_the_way(candidates, starts_at, ends_at, now=now)
-        for candidate in allocation.without_overlap(candidates, starts_at, ends_at, now=now):
+        allocation.expire_stale_holds_in_the_way(venue, candidates, starts_at, ends_at, now=now)
+        pacing = allocation.Pacing(setup, starts_at, now=now).lock()
+        paced = None
+        for candidate in allocation.without_overlap(venue, candidates, starts_at, ends_at, now=now):
+            if refusal := pacing.refusal(candidate.area, party_size):
+                paced = paced or refusal
+                continue
             price = booking_price(candidate, starts_at, ends_at)
             reservation = allocation.claim(
                 candidate,
@@ -113,7 +122,7 @@ def reservation_hold(
                 ends_at,
                 lambda candidate=candidate, price=price: Reservation.objects.create(
                     guest=guest,
-                    space=candidate,
+                    space=candidate.space,
                     starts_at=starts_at,
                     ends_at=ends_at,
                     party_size=party_size,
@@ -122,15 +131,18 @@ def reservation_hold(
                     hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
                     notes=notes,
                     price=price,
-                    amount_due=amount_due(venue, space=candidate, price=price, party_size=party_size),
+                    amount_due=amount_due(venue, space=candidate.space, price=price, party_size=party_size),
                     currency=venue.currency,
                     idempotency_key=idempotency_key,
                 ),
+                venue=venue,
             )
             if reservation is None:
                 continue  # taken by a concurrent booking a moment ago: try the next candidate
             transitions.record(reservation, Event.HELD, actor, space=candidate.name)
             return reservation
+    if paced is not None:
+        raise SlotUnavailable(rules.paced_message(venue, paced, starts_at))
     raise SlotUnavailable(rules.unavailable_message(venue, space, starts_at, party_size))
 
 
@@ -211,16 +223,35 @@ def reservation_extend_hold(*, reservation: Reservation, until: datetime, now: d
         return current
 
 
+def _seating_of(current: Reservation) -> Seating:
+    """The spaces a booking takes (its claims; combined tables), its own space first."""
+    return Seating(tuple(current.all_spaces))
+
+
+def _fits(seating: Seating, party_size: int, setup) -> bool:
+    """Does the booking's seating (its table, or its combination as the venue defines it now) still
+    seat the party?"""
+    if len(seating.spaces) == 1:
+        return seating.space.fits(party_size)
+    names = {space.pk for space in seating.spaces}
+    return any(
+        {space.pk for space in combination.members} == names and combination.fits(party_size)
+        for combination in setup.combinations
+    )
+
+
 def _accepted_now(current: Reservation, *, now: datetime) -> bool:
-    """Would this booking be taken now? Its start has not passed and no closure falls in it (the space
-    being free is asked under its lock, by the claim)."""
+    """Would this booking be taken now? Its start has not passed, no closure falls in it and the
+    pacing has room (the spaces being free is asked under their locks, by the claim)."""
     if current.starts_at <= now:
         return False
+    venue = current.space.venue
     try:
-        rules.check_closures(current.space.venue, [current.space], current.starts_at, current.ends_at)
+        rules.check_closures(venue, [_seating_of(current)], current.starts_at, current.ends_at)
     except PolicyViolation:
         return False
-    return True
+    pacing = allocation.Pacing(rules.setup(venue), current.starts_at, now=now, exclude=current).lock()
+    return pacing.refusal(current.space.category, current.party_size) is None
 
 
 @retry_on_conflict
@@ -247,10 +278,13 @@ def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None =
             confirm()
             return True
         if _accepted_now(current, now=now):
+            venue, seating = current.space.venue, _seating_of(current)
             allocation.expire_stale_holds_in_the_way(
-                [current.space], current.starts_at, current.ends_at, now=now, exclude=current
+                venue, [seating], current.starts_at, current.ends_at, now=now, exclude=current
             )
-            claimed = allocation.claim(current.space, current.starts_at, current.ends_at, confirm, exclude=current)
+            claimed = allocation.claim(
+                seating, current.starts_at, current.ends_at, confirm, venue=venue, exclude=current
+            )
             if claimed is not None:
                 return True
         if current.status == Status.HELD:
@@ -304,50 +338,72 @@ def reservation_modify(
                 current, "Changes", rules.modification_deadline(current), venue.modification_cutoff_hours, now=now
             )
         new_start = starts_at.astimezone(UTC) if starts_at else current.starts_at
-        if ends_at is None and starts_at is None:
+        new_party = party_size if party_size is not None else current.party_size
+        setup = rules.setup(venue)
+        turn = None if venue.uses_nights else capacity.turn_minutes(setup, new_party, new_start)
+        if ends_at is None and turn is not None and (starts_at is not None or party_size is not None):
+            ends_at = new_start + timedelta(minutes=turn)  # the turn time follows the party's size and shift
+        elif ends_at is None and starts_at is None:
             ends_at = current.ends_at
         elif ends_at is None and venue.uses_nights:
             ends_at = stay_period(venue, new_start.astimezone(venue.zone).date(), current.nights)[1]
         elif ends_at is None:
             ends_at = new_start + (current.ends_at - current.starts_at)  # keep the booked length
-        new_start, new_end = rules.period_for(venue, new_start, ends_at)
-        new_party = party_size if party_size is not None else current.party_size
+        new_start, new_end = rules.period_for(venue, new_start, ends_at, party_size=new_party, rules=setup)
         new_notes = notes if notes is not None else current.notes
         time_changed = (new_start, new_end) != (current.starts_at, current.ends_at)
         if space is not None and space.pk != current.space_id and space.venue_id != venue.pk:
             raise PolicyViolation("A reservation can only move to a space of the same venue.", field="space")
         if time_changed:
-            rules.check_period(venue, new_start, new_end, now=now)
+            rules.check_period(venue, new_start, new_end, now=now, party_size=new_party, rules=setup)
 
+        kept = _seating_of(current)
         if space is not None:
-            candidates = rules.candidates(venue, space=space, category="", party_size=new_party)
+            candidates = rules.candidates(venue, space=space, category="", party_size=new_party, rules=setup)
         elif venue.assigns_spaces:
-            others = rules.candidates(venue, space=None, category=current.requested_category, party_size=new_party)
-            keep = [current.space] if current.space.fits(new_party) else []
-            candidates = keep + [other for other in others if other.pk != current.space_id]
+            others = rules.candidates(
+                venue,
+                space=None,
+                category=current.requested_category,
+                party_size=new_party,
+                rules=setup,
+                staff=staff,
+            )
+            keep = [kept] if _fits(kept, new_party, setup) else []
+            candidates = keep + [other for other in others if other.name != kept.name]
         else:
-            candidates = rules.candidates(venue, space=current.space, category="", party_size=new_party)
+            candidates = rules.candidates(venue, space=current.space, category="", party_size=new_party, rules=setup)
         candidates = rules.check_closures(venue, candidates, new_start, new_end)
-        allocation.expire_stale_holds_in_the_way(candidates, new_start, new_end, now=now)
+        allocation.expire_stale_holds_in_the_way(venue, candidates, new_start, new_end, now=now, exclude=current)
+        pacing = allocation.Pacing(setup, new_start, now=now, exclude=current)
+        pacing.lock()
 
         before = _snapshot(current)
         before_start = current.starts_at
         summary_before = summary(current)
         by_staff = staff and actor.pk != current.guest_id
-        for candidate in allocation.without_overlap(candidates, new_start, new_end, now=now, exclude=current):
+        paced = None
+        for candidate in allocation.without_overlap(venue, candidates, new_start, new_end, now=now, exclude=current):
+            if refusal := pacing.refusal(candidate.area, new_party):
+                paced = paced or refusal
+                continue
             moved = allocation.claim(
                 candidate,
                 new_start,
                 new_end,
-                lambda candidate=candidate, pk=current.pk: Reservation.objects.filter(pk=pk).update(
-                    space=candidate,
-                    starts_at=new_start,
-                    ends_at=new_end,
-                    party_size=new_party,
-                    notes=new_notes,
-                    price=booking_price(candidate, new_start, new_end),
-                    updated_at=now,
+                lambda candidate=candidate, pk=current.pk: (
+                    Reservation.objects.filter(pk=pk).update(
+                        space=candidate.space,
+                        starts_at=new_start,
+                        ends_at=new_end,
+                        party_size=new_party,
+                        notes=new_notes,
+                        price=booking_price(candidate, new_start, new_end),
+                        updated_at=now,
+                    )
+                    and None
                 ),
+                venue=venue,
                 exclude=current,
             )
             if not moved:
@@ -368,6 +424,8 @@ def reservation_modify(
                         context={"before": summary_before, "after": summary(current), "by_staff": by_staff},
                     )
             return current
+    if paced is not None:
+        raise SlotUnavailable(rules.paced_message(venue, paced, new_start))
     named = space or (None if venue.assigns_spaces else current.space)
     raise SlotUnavailable(rules.unavailable_message(venue, named, new_start, new_party))
 

@@ -7,22 +7,48 @@ the services accept are one rule, not two.
 
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q
 
+from reservations import capacity
+from reservations.capacity import Seating, Setup
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation
 from reservations.periods import format_local, nights_between, on_grid, periods_around
 from reservations.wording import contact_words, duration_words, space_noun
 from spaces import powers
-from spaces.models import Closure, Space, Venue
+from spaces.models import Closure, Combination, Space, Venue
 from spaces.powers import Power
 
 MAX_NIGHTS = 30  # the longest stay booked online; the availability search offers the same
 MAX_PARTY_SIZE = 500  # the largest party booked online
 
 
-def period_for(venue: Venue, starts_at: datetime, ends_at: datetime | None) -> tuple[datetime, datetime]:
-    """Fill in the end of a slot booking (the default duration) and refuse a period that is empty.
+def setup(venue: Venue) -> Setup:
+    """The venue's rules for one request, read once (five queries): opening hours, shifts, turn times,
+    pacing and combinations with their tables."""
+    combinations = Combination.objects.filter(venue=venue, is_active=True).prefetch_related(
+        Prefetch("spaces", queryset=Space.objects.order_by("name", "pk"), to_attr="members")
+    )
+    return Setup(
+        venue=venue,
+        hours=list(venue.opening_hours.all()),
+        shifts=list(venue.shifts.all()),
+        turn_times=list(venue.turn_times.all()),
+        pacing=list(venue.pacing_rules.all()),
+        combinations=list(combinations),
+    )
+
+
+def period_for(
+    venue: Venue,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    *,
+    party_size: int | None = None,
+    rules: Setup | None = None,
+) -> tuple[datetime, datetime]:
+    """Fill in the end of a slot booking (the party's turn time, else the default duration) and refuse
+    a period that is empty.
 
     Both ends come back in UTC: arithmetic on datetimes in the venue's zone is wall-clock
     arithmetic, which would make a 60-minute booking across a DST change last 0 or 2 hours.
@@ -32,14 +58,19 @@ def period_for(venue: Venue, starts_at: datetime, ends_at: datetime | None) -> t
     if ends_at is None:
         if venue.uses_nights:
             raise PolicyViolation("Say when the stay ends (the departure date).", field="ends_at")
-        ends_at = starts_at + timedelta(minutes=venue.default_duration_minutes)
+        minutes = venue.default_duration_minutes
+        if rules is not None and party_size:
+            minutes = capacity.durations_for(rules, party_size, starts_at)[0]
+        ends_at = starts_at + timedelta(minutes=minutes)
     if ends_at <= starts_at:
         raise PolicyViolation("The end must be after the start.", field="ends_at")
     return starts_at, ends_at
 
 
-def check_period(venue: Venue, starts_at: datetime, ends_at: datetime, *, now: datetime) -> None:
-    """Raise PolicyViolation unless the period is one this venue takes bookings for."""
+def check_period(
+    venue: Venue, starts_at: datetime, ends_at: datetime, *, now: datetime, party_size: int, rules: Setup
+) -> None:
+    """Raise PolicyViolation unless the period is one this venue takes bookings for, for this party."""
     earliest = now + timedelta(minutes=venue.min_lead_minutes)
     if starts_at < earliest:
         if starts_at < now:
@@ -59,7 +90,7 @@ def check_period(venue: Venue, starts_at: datetime, ends_at: datetime, *, now: d
     if venue.uses_nights:
         _check_stay(venue, starts_at, ends_at)
     else:
-        _check_slot(venue, starts_at, ends_at)
+        _check_slot(rules, starts_at, ends_at, party_size)
 
 
 def _check_stay(venue: Venue, starts_at: datetime, ends_at: datetime) -> None:
@@ -75,12 +106,19 @@ def _check_stay(venue: Venue, starts_at: datetime, ends_at: datetime) -> None:
         raise PolicyViolation(f"A stay lasts at most {MAX_NIGHTS} nights.", field="ends_at")
 
 
-def _check_slot(venue: Venue, starts_at: datetime, ends_at: datetime) -> None:
+def _check_slot(rules: Setup, starts_at: datetime, ends_at: datetime, party_size: int) -> None:
+    venue = rules.venue
     minutes = (ends_at - starts_at) / timedelta(minutes=1)
-    if minutes not in venue.durations():
-        allowed = ", ".join(duration_words(m) for m in venue.durations())
+    durations = capacity.durations_for(rules, party_size, starts_at)
+    if minutes not in durations:
+        if capacity.turn_minutes(rules, party_size, starts_at) is not None:
+            raise PolicyViolation(
+                f"At {venue.name} a table for {party_size} is booked for {duration_words(durations[0])}.",
+                field="ends_at",
+            )
+        allowed = ", ".join(duration_words(m) for m in durations)
         raise PolicyViolation(f"Bookings here last {allowed}.", field="ends_at")
-    periods = periods_around(venue, starts_at, list(venue.opening_hours.all()))
+    periods = periods_around(venue, starts_at, rules.hours)
     if not any(period.contains(starts_at, ends_at) for period in periods):
         raise PolicyViolation(
             f"{venue.name} is not open for a booking from {format_local(venue, starts_at)} to "
@@ -97,40 +135,64 @@ def _check_slot(venue: Venue, starts_at: datetime, ends_at: datetime) -> None:
         )
 
 
-def check_closures(venue: Venue, spaces: list[Space], starts_at: datetime, ends_at: datetime) -> list[Space]:
-    """Refuse a period in which the venue (or the one space asked for) is closed; drop closed spaces."""
-    closures = list(
-        Closure.objects.filter(venue=venue, starts_at__lt=ends_at, ends_at__gt=starts_at).filter(
-            Q(space__isnull=True) | Q(space__in=spaces)
-        )
+def closures_meeting(venue: Venue, starts_at: datetime, ends_at: datetime) -> list[capacity.ClosureSpan]:
+    """The venue's closures (of it, an area or a space) that meet the period; one query."""
+    closures = Closure.objects.filter(venue=venue).filter(
+        Q(repeats_yearly=True) | Q(starts_at__lt=ends_at, ends_at__gt=starts_at)
     )
-    closed = {closure.space_id for closure in closures}
-    blocking = next((closure for closure in closures if closure.space_id is None), None)
-    if blocking is None and len(spaces) == 1 and spaces[0].pk in closed:
-        blocking = next(closure for closure in closures if closure.space_id == spaces[0].pk)
-    if blocking:
-        what = blocking.space.name if blocking.space_id else venue.name
-        reason = f" ({blocking.reason})" if blocking.reason else ""
+    return capacity.closure_spans(venue, list(closures.select_related("space")), starts_at, ends_at)
+
+
+def closure_words(venue: Venue, span: capacity.ClosureSpan) -> str:
+    """'The Terrace is closed from Sun 01 Nov 00:00 to Thu 01 Apr 00:00 (winter).'"""
+    closure = span.closure
+    what = closure.space.name if closure.space_id else (f"The {closure.area}" if closure.area else venue.name)
+    reason = f" ({closure.reason})" if closure.reason else ""
+    return (
+        f"{what} is closed from {format_local(venue, span.starts_at)} to {format_local(venue, span.ends_at)}{reason}."
+    )
+
+
+def check_closures(venue: Venue, seatings: list[Seating], starts_at: datetime, ends_at: datetime) -> list[Seating]:
+    """Refuse a period in which the venue is closed, or every seating asked for is (a space, an area
+    out of season); drop the closed ones."""
+    spans = closures_meeting(venue, starts_at, ends_at)
+    whole = next((span for span in spans if span.whole_venue), None)
+    if whole is not None:
+        raise PolicyViolation(closure_words(venue, whole), field="starts_at")
+    open_ = [
+        seating for seating in seatings if not any(span.closes(space) for span in spans for space in seating.spaces)
+    ]
+    if seatings and not open_:
+        span = next(span for span in spans for space in seatings[0].spaces if span.closes(space))
+        raise PolicyViolation(closure_words(venue, span), field="starts_at")
+    return open_
+
+
+def check_online_limit(venue: Venue, party_size: int, *, staff: bool) -> None:
+    """A party over the venue's online maximum is told how to reach it; staff book it anyway."""
+    limit = venue.max_online_party_size
+    if limit is not None and party_size > limit and not staff:
         raise PolicyViolation(
-            f"{what} is closed from {format_local(venue, blocking.starts_at)} to "
-            f"{format_local(venue, blocking.ends_at)}{reason}.",
-            field="starts_at",
+            f"{venue.name} takes parties of up to {limit} online; for {party_size} guests please "
+            f"{contact_words(venue)}.",
+            field="party_size",
         )
-    return [space for space in spaces if space.pk not in closed]
 
 
-def fitting_spaces(venue: Venue, *, party_size: int, category: str = "") -> QuerySet[Space]:
-    """The venue's bookable spaces that take a party of `party_size` (of `category`, if given), best
-    first: the smallest that fits, in a stable order. What the services try, the availability lists
-    and the pages price. (Space.fits is the same rule for one space.)"""
-    spaces = venue.spaces.filter(is_active=True, capacity__gte=party_size, min_party_size__lte=party_size)
-    if category:
-        spaces = spaces.filter(category=category)
-    return spaces.order_by("capacity", "name", "pk")
-
-
-def candidates(venue: Venue, *, space: Space | None, category: str, party_size: int) -> list[Space]:
-    """The spaces a request may be given, best first; the one asked for where the guest picks."""
+def candidates(
+    venue: Venue,
+    *,
+    space: Space | None,
+    category: str,
+    party_size: int,
+    rules: Setup,
+    staff: bool = False,
+) -> list[Seating]:
+    """What a request may be given, best fit first (capacity.seatings): the one space asked for where
+    the guest picks (or staff choose); where the venue assigns, its tables and then its combinations.
+    A party over the venue's online maximum, or too big for anything, is told how to reach the venue
+    (staff book it anyway when a table or combination seats it)."""
     if party_size < 1:
         raise PolicyViolation("The party needs at least one guest.", field="party_size")
     if space is not None:
@@ -140,8 +202,10 @@ def candidates(venue: Venue, *, space: Space | None, category: str, party_size: 
             raise PolicyViolation(
                 f"{space.name} takes parties of {space.min_party_size} to {space.capacity}.", field="party_size"
             )
-        return [space]
-    found = list(fitting_spaces(venue, party_size=party_size, category=category))
+        return [Seating((space,))]
+    check_online_limit(venue, party_size, staff=staff)
+    spaces = list(venue.spaces.filter(is_active=True))
+    found = capacity.seatings(rules, spaces, party_size=party_size, category=category, combine=venue.assigns_spaces)
     if not found:
         what = f"{category} " if category else ""
         raise PolicyViolation(
@@ -159,6 +223,26 @@ def unavailable_message(venue: Venue, space: Space | None, starts_at: datetime, 
     if venue.uses_nights:
         return f"No room for {party_size} is free for those nights any more."
     return f"No table or space for {party_size} is free at {when} any more."
+
+
+def paced_message(venue: Venue, window: capacity.PacingWindow, starts_at: datetime) -> str:
+    """A time the kitchen's pacing has filled: 'Dinner at Trattoria Aurora is full at 19:00: at most
+    12 guests start between 19:00 and 19:15. Please choose another time.'"""
+    rule = window.rule
+    limits = []
+    if rule.max_covers is not None:
+        limits.append(f"{rule.max_covers} guests")
+    if rule.max_parties is not None:
+        limits.append(f"{rule.max_parties} parties")
+    where = f"the {rule.area} at {venue.name}" if rule.area else venue.name
+    if window.shift is not None:
+        where = f"{window.shift.name} on {where}" if rule.area else f"{window.shift.name} at {where}"
+    where = where[0].upper() + where[1:]
+    start, end = (format_local(venue, moment, with_date=False) for moment in (window.starts_at, window.ends_at))
+    return (
+        f"{where} is full at {format_local(venue, starts_at)}: at most {' or '.join(limits)} "
+        f"start between {start} and {end}. Please choose another time."
+    )
 
 
 # ---------------------------------------------------------------------------------------------

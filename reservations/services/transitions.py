@@ -1,8 +1,9 @@
 """The one place a reservation's status changes.
 
-A change of status is four writes that belong together, in the caller's transaction: the row (with
-`updated_at` and whatever else the change sets), the history event with its actor, and the e-mail to
-the guest when there is one to send (the outbox). Callers lock the row first and decide whether the
+A change of status is the writes that belong together, in the caller's transaction: the row (with
+`updated_at` and whatever else the change sets), its claims on spaces (taken while it is active),
+the history event with its actor, and the e-mail to the guest when there is one to send (the
+outbox). Callers lock the row first and decide whether the
 change is allowed by the venue's rules; this module refuses only a change no rule could allow
 (cancelling a completed booking, say), which would be a bug in the caller.
 """
@@ -11,7 +12,7 @@ from datetime import datetime
 
 from core.replica import pin_to_primary
 from reservations import hooks, notifications
-from reservations.models import OutgoingMessage, Reservation, ReservationEvent
+from reservations.models import OutgoingMessage, Reservation, ReservationEvent, SpaceClaim
 
 Status = Reservation.Status
 Event = ReservationEvent.Kind
@@ -55,6 +56,8 @@ def transition(
         raise ValueError(f"A reservation cannot go from {reservation.status} to {to}.")
     changes = {"status": to, "updated_at": now, **(fields or {})}
     Reservation.objects.filter(pk=reservation.pk).update(**changes)
+    # The spaces it takes are taken while it is held or confirmed, and free again once it is not.
+    SpaceClaim.objects.filter(reservation=reservation).update(active=to in Reservation.ACTIVE_STATUSES)
     for name, value in changes.items():
         setattr(reservation, name, value)
     record(reservation, EVENT_OF[to], actor, **(details or {}))
@@ -96,6 +99,7 @@ def complete_all(ids: list[int], *, now: datetime) -> int:
     """Confirmed bookings (locked by the caller) that have ended become completed: one statement for
     the rows, one for their events, however many. Nothing is sent."""
     Reservation.objects.filter(pk__in=ids, status=Status.CONFIRMED).update(status=Status.COMPLETED, updated_at=now)
+    SpaceClaim.objects.filter(reservation_id__in=ids).update(active=False)
     ReservationEvent.objects.bulk_create(
         ReservationEvent(reservation_id=pk, kind=EVENT_OF[Status.COMPLETED], details={}) for pk in ids
     )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from reservations.models import Reservation
 from reservations.services import reservation_book
 from spaces.models import Closure, OpeningHours, PaymentMode, Space, Venue
+from tests.booked import write_directly
 from tests.fake_stripe import FakeStripe
 from tests.reservations.conftest import at, make_user, next_weekday
 
@@ -410,14 +411,16 @@ def test_my_list_is_paginated_newest_first(meeting_rooms, guest):
 def test_the_list_splits_upcoming_from_past(meeting_rooms, guest, booking):
     room = meeting_rooms.spaces.get(name="Booth")
     yesterday = timezone.now() - timedelta(days=1)
-    Reservation.objects.create(
-        guest=guest,
-        space=room,
-        starts_at=yesterday,
-        ends_at=yesterday + timedelta(hours=1),
-        party_size=2,
-        status="completed",
-    )
+    write_directly(
+        Reservation(
+            guest=guest,
+            space=room,
+            starts_at=yesterday,
+            ends_at=yesterday + timedelta(hours=1),
+            party_size=2,
+            status="completed",
+        )
+    )[0]
     client = logged_in(guest)
 
     upcoming = client.get(f"/api/reservations/{guest.pk}", {"when": "upcoming"}).json()
@@ -581,14 +584,16 @@ def test_moving_to_a_space_of_another_venue_is_422(booking, guest, restaurant):
 def start_soon(venue: Venue, guest, hours: int) -> Reservation:
     """A confirmed booking starting in `hours` hours, made directly: the rules would refuse it now."""
     start = (timezone.now() + timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
-    return Reservation.objects.create(
-        guest=guest,
-        space=venue.spaces.get(name="Booth"),
-        starts_at=start,
-        ends_at=start + timedelta(hours=1),
-        party_size=2,
-        status="confirmed",
-    )
+    return write_directly(
+        Reservation(
+            guest=guest,
+            space=venue.spaces.get(name="Booth"),
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+            party_size=2,
+            status="confirmed",
+        )
+    )[0]
 
 
 def test_after_the_cutoff_a_guest_can_neither_change_nor_cancel(meeting_rooms, guest):
@@ -804,14 +809,16 @@ def test_availability_takes_the_same_queries_for_few_or_many_spaces_and_bookings
     for space in venue.spaces.all():
         for clock in ("10:00", "13:00", "17:00"):
             start = at(venue, day, clock)
-            Reservation.objects.create(
-                guest=guest,
-                space=space,
-                starts_at=start,
-                ends_at=start + timedelta(minutes=90),
-                party_size=2,
-                status="confirmed",
-            )
+            write_directly(
+                Reservation(
+                    guest=guest,
+                    space=space,
+                    starts_at=start,
+                    ends_at=start + timedelta(minutes=90),
+                    party_size=2,
+                    status="confirmed",
+                )
+            )[0]
     many = count_queries(client, f"/api/availability/{day}", query)
 
     assert many == few

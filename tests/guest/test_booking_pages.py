@@ -165,7 +165,7 @@ def test_search_form_is_wired_for_htmx_and_works_without_it(client, restaurant):
         ({"date": "2020-01-01"}, "That date has passed."),
         ({"date": "2999-01-01"}, "takes bookings up to 60 days ahead"),
         ({"party_size": "-3"}, "The party needs at least one guest."),
-        ({"party_size": "100000"}, "Our largest table takes 8 guests."),
+        ({"party_size": "100000"}, "Trattoria Test takes parties of up to 8 online."),
         ({"party_size": "lots"}, "Enter a whole number."),
         ({"duration": "7"}, "Choose one of these durations: 1 hour 30 minutes, 2 hours."),
         ({"category": "Cellar"}, "Select a valid choice."),

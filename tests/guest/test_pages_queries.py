@@ -42,7 +42,7 @@ def test_restaurant_page_query_count_does_not_grow_with_reservations(client, res
         reservation_book(guest=user, venue=restaurant, starts_at=at(restaurant, day, clock), party_size=2)
     many = queries(client, url, search)
 
-    assert many == few <= 8
+    assert many == few <= 9  # with the venue's rules: shifts, turn times, pacing, combinations
 
 
 def test_htmx_results_query_count_does_not_grow_with_reservations(client, restaurant):

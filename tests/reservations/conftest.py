@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from spaces.models import OpeningHours, Space, Venue
+from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, TurnTime, Venue
 
 
 def next_weekday(venue: Venue, weekday: int, weeks_ahead: int = 1) -> date:
@@ -155,3 +155,52 @@ def with_authenticator(user: User) -> User:
 def staff(db):
     """A superuser with an authenticator app: every staff power at every venue."""
     return with_authenticator(make_user("staff@example.com", name="Sam Staff", is_staff=True, is_superuser=True))
+
+
+@pytest.fixture
+def trattoria(db):
+    """Like the demo's Trattoria Aurora: turn times by party size, a 15-minute buffer, pacing at dinner,
+    two combinations, a terrace closed in winter, parties of up to 14 online."""
+    venue = Venue.objects.create(
+        name="Trattoria Capacity",
+        slug="trattoria-capacity",
+        time_zone="Europe/Berlin",
+        assignment=Venue.Assignment.VENUE_ASSIGNS,
+        slot_interval_minutes=15,
+        default_duration_minutes=90,
+        min_lead_minutes=0,
+        max_advance_days=400,
+        buffer_minutes=15,
+        max_online_party_size=14,
+        phone="+49 30 1234567",
+    )
+    for weekday in range(1, 7):
+        OpeningHours.objects.create(venue=venue, weekday=weekday, opens_at=time(12), closes_at=time(15))
+        OpeningHours.objects.create(venue=venue, weekday=weekday, opens_at=time(18), closes_at=time(23, 59))
+    Shift.objects.create(venue=venue, name="Lunch", starts_at=time(12), ends_at=time(15))
+    dinner = Shift.objects.create(venue=venue, name="Dinner", starts_at=time(18), ends_at=time(23, 59))
+    for low, high, minutes in [(1, 2, 90), (3, 4, 120), (5, 8, 150), (9, 14, 180)]:
+        TurnTime.objects.create(venue=venue, min_party_size=low, max_party_size=high, minutes=minutes)
+    PacingRule.objects.create(venue=venue, shift=dinner, interval_minutes=15, max_covers=12)
+    tables = {}
+    for number, capacity, area in [(1, 2, "Dining room"), (2, 4, "Dining room"), (3, 4, "Dining room")]:
+        tables[number] = Space.objects.create(venue=venue, name=f"Table {number}", capacity=capacity, category=area)
+    for number in (4, 5, 6):
+        tables[number] = Space.objects.create(venue=venue, name=f"Table {number}", capacity=4, category="Dining room")
+    tables[7] = Space.objects.create(venue=venue, name="Table 7", capacity=6, category="Dining room")
+    tables[8] = Space.objects.create(venue=venue, name="Table 8", capacity=8, category="Dining room")
+    tables[9] = Space.objects.create(venue=venue, name="Table 9", capacity=4, category="Terrace")
+    big = Combination.objects.create(venue=venue, name="Tables 4+5+6", min_party_size=9, max_party_size=12)
+    big.spaces.set([tables[4], tables[5], tables[6]])
+    long = Combination.objects.create(venue=venue, name="Tables 7+8", min_party_size=9, max_party_size=14)
+    long.spaces.set([tables[7], tables[8]])
+    Closure.objects.create(
+        venue=venue,
+        area="Terrace",
+        starts_at=datetime(2026, 11, 1, tzinfo=venue.zone),
+        ends_at=datetime(2027, 4, 1, tzinfo=venue.zone),
+        repeats_yearly=True,
+        reason="winter",
+    )
+    venue.tables = tables
+    return venue

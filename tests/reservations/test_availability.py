@@ -12,6 +12,7 @@ from reservations.periods import stay_period
 from reservations.selectors import Option, category_prices, venue_availability
 from reservations.services import reservation_book, reservation_hold
 from spaces.models import Closure, OpeningHours, Space, Venue
+from tests.booked import write_directly
 
 from .conftest import at, next_weekday
 
@@ -375,17 +376,19 @@ def build_venue(slug: str, spaces: int, bookings_per_space: int, day: date, gues
         for number in range(spaces)
     )
     starts = ["12:00", "13:30", "18:00", "19:30", "21:00"][:bookings_per_space]
-    Reservation.objects.bulk_create(
-        Reservation(
-            guest=guest,
-            space=space,
-            starts_at=at(venue, day, clock),
-            ends_at=at(venue, day, clock) + timedelta(minutes=90),
-            party_size=2,
-            status=Reservation.Status.CONFIRMED,
+    write_directly(
+        *(
+            Reservation(
+                guest=guest,
+                space=space,
+                starts_at=at(venue, day, clock),
+                ends_at=at(venue, day, clock) + timedelta(minutes=90),
+                party_size=2,
+                status=Reservation.Status.CONFIRMED,
+            )
+            for space in created
+            for clock in starts
         )
-        for space in created
-        for clock in starts
     )
     Closure.objects.create(
         venue=venue, space=created[0], starts_at=at(venue, day, "22:00"), ends_at=at(venue, day, "23:00")

@@ -112,3 +112,71 @@ def test_twenty_parties_racing_for_five_tables_get_five_different_tables(restaur
     losers = [outcome for outcome in outcomes if not isinstance(outcome, Reservation)]
     assert all(isinstance(loser, SlotUnavailable) for loser in losers) and len(losers) == THREADS - 5
     assert overlapping_active_pairs() == 0
+
+
+def overlapping_claims() -> int:
+    """Pairs of active claims of one space whose periods (with buffers) overlap: what the exclusion
+    constraint forbids, counted in SQL."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM reservations_spaceclaim a
+            JOIN reservations_spaceclaim b
+              ON a.space_id = b.space_id AND a.id < b.id
+             AND tstzrange(a.starts_at, a.ends_at, '[)') && tstzrange(b.starts_at, b.ends_at, '[)')
+            WHERE a.active AND b.active
+            """
+        )
+        return cursor.fetchone()[0]
+
+
+def covers_per_interval(venue) -> list[tuple]:
+    """(interval start, guests, parties) of active bookings, per 15 minutes, counted in SQL."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT date_bin('15 minutes', r.starts_at, '2000-01-01'), sum(r.party_size), count(*)
+            FROM reservations_reservation r JOIN spaces_space s ON s.id = r.space_id
+            WHERE s.venue_id = %s AND r.status IN ('held', 'confirmed')
+            GROUP BY 1 ORDER BY 1
+            """,
+            [venue.pk],
+        )
+        return cursor.fetchall()
+
+
+def test_thirty_parties_racing_for_one_evening_never_share_a_table_or_overfill_the_pacing(trattoria):
+    """Thirty parties of 2 to 12 race for 19:00 and 19:15 at a restaurant with combined tables and
+    pacing of 12 covers per 15 minutes: whatever the interleaving, no table (single or in a
+    combination) is taken twice, no interval starts more than 12 guests, and every combination
+    booking holds all of its tables."""
+    day = next_weekday(trattoria, 4)
+    sizes = [2, 4, 6, 10, 12, 3, 8, 2, 11, 4] * 3
+    calls = [
+        lambda size=size, number=number: reservation_book(
+            guest=make_user(f"party{number}@example.com"),
+            venue=trattoria,
+            starts_at=at(trattoria, day, "19:00" if number % 2 else "19:15"),
+            party_size=size,
+        )
+        for number, size in enumerate(sizes)
+    ]
+
+    outcomes = race(calls)
+
+    winners = [outcome for outcome in outcomes if isinstance(outcome, Reservation)]
+    losers = [outcome for outcome in outcomes if not isinstance(outcome, Reservation)]
+    assert winners and losers
+    assert all(isinstance(loser, SlotUnavailable) for loser in losers), losers
+    assert overlapping_claims() == 0
+    assert overlapping_active_pairs() == 0
+    intervals = covers_per_interval(trattoria)
+    assert all(guests <= 12 for _, guests, _ in intervals), intervals
+    assert sum(guests for _, guests, _ in intervals) == sum(winner.party_size for winner in winners)
+    # Each interval is filled as far as the tables and pacing allow: a loser was refused for a reason.
+    assert any("at most 12 guests" in loser.message for loser in losers)
+    for winner in Reservation.objects.filter(pk__in=[winner.pk for winner in winners]).prefetch_related("claims"):
+        claims = [claim for claim in winner.claims.all() if claim.active]
+        assert len(claims) == (1 if winner.party_size <= 8 else len(winner.all_spaces)) >= 1
+        if winner.party_size > 8:
+            assert len(claims) in (2, 3)
