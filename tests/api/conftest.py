@@ -3,7 +3,16 @@ from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from django.test import Client
 
-from tests.reservations.conftest import always_open, guest, hotel, meeting_rooms, other_guest, restaurant, staff  # noqa: F401
+from tests.reservations.conftest import (  # noqa: F401
+    always_open,
+    guest,
+    hotel,
+    meeting_rooms,
+    other_guest,
+    restaurant,
+    staff,
+    trattoria,
+)
 
 PASSWORD = "a-long-test-password"  # what tests.reservations.conftest.make_user gives everyone
 APP_LOGIN = "/_allauth/app/v1/auth/login"
