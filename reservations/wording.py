@@ -58,4 +58,4 @@ def summary(reservation: Reservation) -> str:
     else:
         when = f"{start:%a %d %b %H:%M}–{end:%H:%M}"
     guests = reservation.party_size
-    return f"{when}, {reservation.space.name}, {guests} guest{'s' if guests != 1 else ''}"
+    return f"{when}, {reservation.spaces_words}, {guests} guest{'s' if guests != 1 else ''}"

@@ -452,7 +452,7 @@ def reservation_modify_preview(**kwargs) -> dict:
 
 def _snapshot(reservation: Reservation) -> dict:
     return {
-        "space": reservation.space.name,
+        "space": reservation.spaces_words,
         "starts_at": reservation.starts_at.isoformat(),
         "ends_at": reservation.ends_at.isoformat(),
         "party_size": reservation.party_size,
