@@ -87,8 +87,10 @@ class AvailabilityForm(forms.Form):
         else:
             party.widget = forms.NumberInput(attrs={"min": 1, "max": self.largest_party or MAX_PARTY_SIZE})
 
-        if venue.uses_nights or (setup is not None and setup.turn_times):
-            del self.fields["duration"]  # a stay is its nights; where turn times are set, they are the length
+        if venue.uses_nights:
+            del self.fields["duration"]
+        elif setup is not None and setup.turn_times:
+            del self.fields["nights"], self.fields["duration"]  # the party's turn time is the length
         else:
             del self.fields["nights"]
             durations = venue.durations()

@@ -137,7 +137,8 @@ def venue_availability(
             allowed = ", ".join(str(minutes) for minutes in sorted({*venue.durations(), *turns}))
             raise PolicyViolation(f"Choose a duration of {allowed} minutes.", field="duration")
         candidates = _slot_candidates(setup, day, party_size, duration)
-        result.duration = duration if duration is not None else (candidates[0].minutes if candidates else None)
+        # Where turn times set the length it follows the party (and shift): each slot has its own end.
+        result.duration = duration if duration is not None or turns else venue.default_duration_minutes
 
     earliest = now + timedelta(minutes=venue.min_lead_minutes)
     latest = now + timedelta(days=venue.max_advance_days)
@@ -317,17 +318,260 @@ def guest_reservations(*, guest, when: str = "upcoming", now: datetime | None = 
     return reservations.exclude(upcoming).order_by("-starts_at", "-pk")
 
 
-def day_sheet(*, venue: Venue, day: date) -> list[tuple[Space, list[Reservation]]]:
-    """Every space of the venue with its reservations that touch the local `day` (two queries)."""
-    start = datetime.combine(day, datetime.min.time(), tzinfo=venue.zone)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=venue.zone)
-    spaces = list(venue.spaces.order_by("category", "name"))
-    by_space = defaultdict(list)
-    for reservation in (
-        Reservation.objects.filter(space__venue=venue, starts_at__lt=end, ends_at__gt=start)
-        .exclude(status__in=[Reservation.Status.EXPIRED])
-        .select_related("guest", "space")
-        .order_by("starts_at")
-    ):
-        by_space[reservation.space_id].append(reservation)
-    return [(space, by_space.get(space.pk, [])) for space in spaces]
+# ---------------------------------------------------------------------------------------------
+# The staff day sheet: one service at a time, every table in 15-minute steps
+
+WHOLE_DAY = "day"  # the service key of the whole day
+SHEET_STEP = timedelta(minutes=15)
+# How far past a service's end the sheet follows the bookings that started in it (their last
+# minutes, the tables' buffers). A slot booking lasts a day at most; a service's last ones far less.
+SHEET_REACH = timedelta(hours=6)
+# Bookings whose guests count as covers: those that hold their tables, and those that held them.
+COVER_STATUSES = (Reservation.Status.HELD, Reservation.Status.CONFIRMED, Reservation.Status.COMPLETED)
+
+
+@dataclass(frozen=True)
+class Service:
+    """What the day sheet shows at once: a shift as it runs on the day (one past midnight until its
+    end on the next day), an opening period where no shift runs that day, or the whole day."""
+
+    key: str
+    name: str
+    starts_at: datetime  # in the venue's zone
+    ends_at: datetime
+    shift_id: int | None = None
+
+    @property
+    def is_whole_day(self) -> bool:
+        return self.key == WHOLE_DAY
+
+    @property
+    def times(self) -> str:
+        """'18:00–01:00 (next day)' in the venue's zone."""
+        next_day = " (next day)" if self.ends_at.date() != self.starts_at.date() else ""
+        return f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}{next_day}"
+
+    @property
+    def label(self) -> str:
+        """'Dinner 18:00–01:00 (next day)', '12:00–15:00' (an opening period), 'Whole day'."""
+        if self.is_whole_day:
+            return self.name
+        return f"{self.name} {self.times}" if self.name else self.times
+
+    def holds(self, moment: datetime) -> bool:
+        return _instant(self.starts_at) <= _instant(moment) < _instant(self.ends_at)
+
+
+def sheet_services(setup: capacity.Setup, day: date) -> list[Service]:
+    """The services the day sheet offers for the venue's local `day`, in order, the whole day last:
+    the shifts that run on that weekday, else the day's opening periods. The whole day spans them
+    and the opening periods (local midnight to midnight when there are none). No queries."""
+    venue = setup.venue
+    services = []
+    for shift in setup.shifts:
+        if shift.runs_on(day.weekday()):
+            window = capacity.shift_window(venue, shift, day)
+            services.append(
+                Service(
+                    f"shift-{shift.pk}",
+                    shift.name,
+                    window.starts_at.astimezone(venue.zone),
+                    window.ends_at.astimezone(venue.zone),
+                    shift.pk,
+                )
+            )
+    periods = opening_periods(venue, day, setup.hours)
+    if not services:
+        services = [
+            Service(f"open-{period.starts_at:%H%M}", "", period.starts_at, period.ends_at) for period in periods
+        ]
+    services.sort(key=lambda service: (_instant(service.starts_at), _instant(service.ends_at)))
+    spans = [(service.starts_at, service.ends_at) for service in services]
+    spans += [(period.starts_at, period.ends_at) for period in periods]
+    if spans:
+        start = min((start for start, _ in spans), key=_instant)
+        end = max((end for _, end in spans), key=_instant)
+    else:
+        from reservations.periods import local_datetime
+
+        start = local_datetime(venue, day, datetime.min.time())
+        end = local_datetime(venue, day + timedelta(days=1), datetime.min.time())
+    return [*services, Service(WHOLE_DAY, "Whole day", start, end)]
+
+
+def default_service(services: list[Service], *, day: date, today: date, now: datetime) -> Service:
+    """The service a host means without choosing one: today the one running now, else the next one,
+    else the day's last; on any other day (and where there is no service), the whole day."""
+    timed = [service for service in services if not service.is_whole_day]
+    if day != today or not timed:
+        return services[-1]
+    running = next((service for service in timed if service.holds(now)), None)
+    coming = next((service for service in timed if _instant(service.starts_at) > _instant(now)), None)
+    return running or coming or timed[-1]
+
+
+@dataclass
+class PacingCount:
+    """One pacing rule's interval as the sheet counts it: the guests and parties starting in it."""
+
+    window: capacity.PacingWindow
+    covers: int
+    parties: int
+
+    @property
+    def rule(self):
+        return self.window.rule
+
+    @property
+    def full(self) -> bool:
+        """At or over one of the rule's limits: nothing more may start in the interval."""
+        rule = self.window.rule
+        return (rule.max_covers is not None and self.covers >= rule.max_covers) or (
+            rule.max_parties is not None and self.parties >= rule.max_parties
+        )
+
+    @property
+    def over(self) -> bool:
+        rule = self.window.rule
+        return (rule.max_covers is not None and self.covers > rule.max_covers) or (
+            rule.max_parties is not None and self.parties > rule.max_parties
+        )
+
+
+@dataclass
+class SheetStep:
+    """One 15-minute column of the day sheet: the guests and parties starting in it, and the pacing
+    intervals it falls in with what starts in each."""
+
+    starts_at: datetime  # in the venue's zone
+    ends_at: datetime
+    covers: int = 0
+    parties: int = 0
+    pacing: list[PacingCount] = field(default_factory=list)
+
+    @property
+    def full(self) -> bool:
+        return any(count.full for count in self.pacing)
+
+    @property
+    def over(self) -> bool:
+        return any(count.over for count in self.pacing)
+
+
+@dataclass
+class DaySheet:
+    venue: Venue
+    day: date
+    service: Service
+    starts_at: datetime  # the grid, in the venue's zone: the service, and as long as its bookings last
+    ends_at: datetime
+    spaces: list[Space]
+    reservations: list[Reservation]  # meeting the grid, by start; with guest, space and claims__space
+    steps: list[SheetStep]
+    covers: int = 0  # guests of the bookings starting in the service
+    parties: int = 0
+
+
+def held_until(reservation: Reservation) -> datetime:
+    """When the booking's tables are free again: its end plus the longest of their buffers (from its
+    prefetched claims; a booking without claims holds its space until its end)."""
+    return max((claim.ends_at for claim in reservation.claims.all()), default=reservation.ends_at)
+
+
+def day_sheet(
+    *,
+    venue: Venue,
+    day: date,
+    service: Service | None = None,
+    setup: capacity.Setup | None = None,
+    now: datetime | None = None,
+) -> DaySheet:
+    """The venue's tables during one `service` of its local `day` (by default the whole day): the
+    bookings that meet it, also those that began in the previous service and reach into it, and those
+    that start in it until they end (buffer included); the covers starting per 15 minutes against the
+    pacing rules. Expired bookings and holds that ran out are left out; cancelled ones are listed.
+
+    Steps are laid from the service's start in absolute time and shown in the venue's zone, so a
+    service across a clock change has its real number of columns. Two queries after the venue's
+    rules (the spaces; the bookings with their guests, spaces and claims), whatever their number.
+    """
+    from django.db.models import Exists, OuterRef, Prefetch
+
+    now = now or timezone.now()
+    setup = setup or rules.setup(venue)
+    service = service or sheet_services(setup, day)[-1]
+    start, end = _instant(service.starts_at), _instant(service.ends_at)
+    reach = end if venue.uses_nights else end + SHEET_REACH  # a stay is shown cut at the day's edges
+    moments = []
+    while start + len(moments) * SHEET_STEP < reach:
+        moments.append(start + len(moments) * SHEET_STEP)
+    windows = {moment: capacity.pacing_windows(setup, moment) for moment in moments}
+    edges = [window for found in windows.values() for window in found]
+
+    claims_meet = SpaceClaim.objects.filter(reservation=OuterRef("pk")).overlapping(start, reach)
+    meets = Q(starts_at__lt=reach, ends_at__gt=start) | Exists(claims_meet)
+    if edges:  # what starts in the pacing intervals counts, even outside the grid
+        meets |= Q(
+            starts_at__gte=min(window.starts_at for window in edges),
+            starts_at__lt=max(window.ends_at for window in edges),
+        )
+    found = list(
+        Reservation.objects.filter(meets, space__venue=venue)
+        .exclude(status=Reservation.Status.EXPIRED)
+        .exclude(status=Reservation.Status.HELD, hold_expires_at__lte=now)
+        .select_related("guest", "space__venue")
+        .prefetch_related(Prefetch("claims", queryset=SpaceClaim.objects.select_related("space")))
+        .order_by("starts_at", "pk")
+    )
+    drawn = [reservation for reservation in found if reservation.status != Reservation.Status.CANCELLED]
+
+    grid_end = end
+    if not venue.uses_nights:
+        for reservation in drawn:
+            if start <= reservation.starts_at < end:
+                grid_end = max(grid_end, min(held_until(reservation), reach))
+    count = max(1, -((start - grid_end) // SHEET_STEP))  # whole steps, rounded up
+    grid_end = start + count * SHEET_STEP
+
+    counted = [reservation for reservation in found if reservation.status in COVER_STATUSES]
+
+    def starting(since: datetime, until: datetime, window: capacity.PacingWindow | None = None) -> list[Reservation]:
+        """The counted bookings starting in [since, until) (in the window's area, given one)."""
+        return [
+            reservation
+            for reservation in counted
+            if since <= reservation.starts_at < until
+            and (window is None or window.applies_to(reservation.space.category))
+        ]
+
+    steps = []
+    for moment in moments[:count]:
+        here = starting(moment, moment + SHEET_STEP)
+        pacing = []
+        for window in windows[moment]:
+            paced = starting(window.starts_at, window.ends_at, window)
+            pacing.append(PacingCount(window, sum(reservation.party_size for reservation in paced), len(paced)))
+        steps.append(
+            SheetStep(
+                moment.astimezone(venue.zone),
+                (moment + SHEET_STEP).astimezone(venue.zone),
+                covers=sum(reservation.party_size for reservation in here),
+                parties=len(here),
+                pacing=pacing,
+            )
+        )
+    in_service = starting(start, end)
+    return DaySheet(
+        venue=venue,
+        day=day,
+        service=service,
+        starts_at=start.astimezone(venue.zone),
+        ends_at=grid_end.astimezone(venue.zone),
+        spaces=list(venue.spaces.order_by("category", "name")),
+        reservations=[
+            reservation for reservation in found if reservation.starts_at < grid_end and held_until(reservation) > start
+        ],
+        steps=steps,
+        covers=sum(reservation.party_size for reservation in in_service),
+        parties=len(in_service),
+    )

@@ -1,2 +1,11 @@
 # The booking tests' venues and users serve the guest pages' tests too.
-from tests.reservations.conftest import always_open, guest, hotel, meeting_rooms, other_guest, restaurant, staff  # noqa: F401
+from tests.reservations.conftest import (  # noqa: F401
+    always_open,
+    guest,
+    hotel,
+    meeting_rooms,
+    other_guest,
+    restaurant,
+    staff,
+    trattoria,
+)
