@@ -58,10 +58,12 @@ class ReservationAdminForm(forms.ModelForm):
         ends_at = local_wall_time(cleaned["ends_at"], venue)
         try:
             if self.instance.pk:
+                # The same first space keeps the booking's tables (a combination stays combined).
+                moved = cleaned["space"] if cleaned["space"].pk != self.instance.space_id else None
                 self.result = services.reservation_modify(
                     reservation=self.instance,
                     actor=self.actor,
-                    space=cleaned["space"],
+                    space=moved,
                     starts_at=starts_at,
                     ends_at=ends_at,
                     party_size=cleaned["party_size"],
@@ -118,7 +120,7 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     list_display = [
         "reference",
         "venue_name",
-        "space",
+        "tables",
         "local_start",
         "party_size",
         "status",
@@ -158,6 +160,13 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         "seated_at",
     ]
     raw_id_fields = ["guest"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("claims__space")  # every table (tables)
+
+    @admin.display(description="space", ordering="space__name")
+    def tables(self, obj):
+        return obj.spaces_words
 
     @admin.display(description="venue", ordering="space__venue__name")
     def venue_name(self, obj):

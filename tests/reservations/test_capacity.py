@@ -391,3 +391,22 @@ def test_claims_follow_the_booking_status(trattoria):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM reservations_spaceclaim WHERE active")
         assert cursor.fetchone()[0] == 0
+
+
+def test_a_combined_booking_moved_to_another_time_keeps_its_tables_together(trattoria, staff):
+    eleven = book(trattoria, "12:00", 11)
+    moved = reservation_modify(reservation=eleven, actor=staff, starts_at=at(trattoria, friday(trattoria), "19:00"))
+    assert names(moved) == ["Table 4", "Table 5", "Table 6"]
+    assert minutes(moved) == 180
+    claims = SpaceClaim.objects.filter(reservation=moved, active=True)
+    assert {claim.starts_at for claim in claims} == {moved.starts_at}
+    assert {claim.ends_at for claim in claims} == {moved.ends_at + timedelta(minutes=15)}
+    # Lunch is free again on those tables.
+    assert book(trattoria, "12:00", 4).space.name == "Table 2"
+
+
+def test_a_combined_booking_growing_past_its_combination_moves_to_the_next(trattoria):
+    ten = book(trattoria, "12:00", 10)
+    grown = reservation_modify(reservation=ten, actor=ten.guest, party_size=13)
+    assert names(grown) == ["Table 7", "Table 8"]
+    assert SpaceClaim.objects.filter(reservation=grown).count() == 2
