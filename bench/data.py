@@ -1,8 +1,10 @@
 """The benchmark's data, written into its own database (holdfast_bench) with Django set up.
 
 Few rows by the ORM (venues, spaces, the users who book), many by SQL: the reservations are one
-INSERT ... SELECT over generate_series per size step, laid out so that no two active ones of a
-space overlap (the exclusion constraint stays on and would refuse them):
+INSERT ... SELECT over generate_series per size step, each with its claim of its space written by
+the same statement (as allocation.claim writes them: the booking's period plus the space's buffer,
+active while the booking is held or confirmed), laid out so that no two active claims of a space
+overlap (the exclusion constraint claim_no_overlap stays on and would refuse them):
 
 - the bulk: two 90-minute bookings per space per day, 11:00 and 18:00 UTC, on a shuffled list of days
   from a year ago to 90 days ahead (the measured day left out), so every size mixes history
@@ -192,6 +194,25 @@ INSERT_COLUMNS = """
         hold_expires_at, notes, price, amount_due, currency, created_at, updated_at, cancelled_at,
         cancelled_by_id, cancellation_reason)
 """
+# What follows an `INSERT_COLUMNS + SELECT ...` in _with_claims: one claim of its space per
+# reservation added, for its period plus the space's buffer (its own, else the venue's).
+CLAIMS_OF_ADDED = """
+    RETURNING id, space_id, starts_at, ends_at, status
+)
+INSERT INTO reservations_spaceclaim (reservation_id, space_id, starts_at, ends_at, active)
+SELECT added.id, added.space_id, added.starts_at,
+       added.ends_at + make_interval(mins => coalesce(s.buffer_minutes, v.buffer_minutes)),
+       added.status IN ('held', 'confirmed')
+FROM added
+JOIN spaces_space s ON s.id = added.space_id
+JOIN spaces_venue v ON v.id = s.venue_id
+"""
+
+
+def _with_claims(insert: str) -> str:
+    """One statement for the reservations an INSERT ... SELECT adds and their claims (its row count:
+    the claims', one per reservation)."""
+    return "WITH added AS (" + insert + CLAIMS_OF_ADDED
 
 
 def _fixed_reservations(fixtures: Fixtures, history_user_id: int):
@@ -199,8 +220,9 @@ def _fixed_reservations(fixtures: Fixtures, history_user_id: int):
     # dinner (a tenth of them holds still running), local time.
     day = fixtures.measured_day.isoformat()
     _execute(
-        INSERT_COLUMNS  # noqa: S608 (constants of this module; values are parameters)
-        + """
+        _with_claims(
+            INSERT_COLUMNS  # noqa: S608 (constants of this module; values are parameters)
+            + """
         SELECT 'D' || lpad(row_number() OVER ()::text, 13, '0'), NULL, s.id, b.starts_at,
                b.starts_at + interval '90 minutes', 2, '', CASE WHEN s.id %% 10 = 3 THEN 'held' ELSE 'confirmed' END,
                CASE WHEN s.id %% 10 = 3 THEN now() + interval '1 day' END, '', 0, 0, 'EUR',
@@ -212,13 +234,15 @@ def _fixed_reservations(fixtures: Fixtures, history_user_id: int):
             UNION ALL
             SELECT (%s::date + time '19:00') AT TIME ZONE 'Europe/Berlin' WHERE s.id %% 10 BETWEEN 4 AND 6
         ) b
-        """,
+        """
+        ),
         [day, day],
     )
     # The history guest: 1,000 past reservations (one a day, rooms in turn) and a few upcoming.
     _execute(
-        INSERT_COLUMNS  # noqa: S608 (constants of this module; values are parameters)
-        + """
+        _with_claims(
+            INSERT_COLUMNS  # noqa: S608 (constants of this module; values are parameters)
+            + """
         SELECT 'H' || lpad(n::text, 13, '0'), %s, r.id, b.starts_at, b.starts_at + interval '1 hour', 2, '',
                CASE WHEN n > 0 THEN 'completed' ELSE 'confirmed' END, NULL, '', 0, 0, 'EUR',
                b.starts_at - interval '14 days', b.starts_at - interval '14 days', NULL, NULL, ''
@@ -229,7 +253,8 @@ def _fixed_reservations(fixtures: Fixtures, history_user_id: int):
         ) r ON true
         CROSS JOIN LATERAL (SELECT (%s::date - n + time '21:00') AT TIME ZONE 'UTC' AS starts_at) b
         WHERE n <> 0
-        """,
+        """
+        ),
         [
             history_user_id,
             HISTORY_UPCOMING,
@@ -278,7 +303,8 @@ def _layout_tables(fixtures: Fixtures):
 
 
 def load_until(fixtures: Fixtures, total: int) -> int:
-    """Add bulk reservations until the table holds `total` rows; returns how many were added."""
+    """Add bulk reservations (and their claims) until the table holds `total` rows; returns how many
+    were added."""
     wanted = total - fixtures.fixed_reservations
     if wanted > fixtures.bulk_capacity:
         raise SystemExit(f"The layout holds {fixtures.bulk_capacity} bulk reservations, not {wanted}.")
@@ -286,8 +312,9 @@ def load_until(fixtures: Fixtures, total: int) -> int:
     if last <= first:
         return 0
     added = _execute(
-        INSERT_COLUMNS  # noqa: S608 (constants of this module; values are parameters)
-        + """
+        _with_claims(
+            INSERT_COLUMNS  # noqa: S608 (constants of this module; values are parameters)
+            + """
         SELECT 'B' || lpad(n::text, 13, '0'), g.user_id, s.space_id, t.starts_at, t.starts_at + interval '90 minutes',
                2, '', t.status, NULL, '', 0, 0, 'EUR',
                t.starts_at - interval '10 days', t.starts_at - interval '10 days',
@@ -304,7 +331,8 @@ def load_until(fixtures: Fixtures, total: int) -> int:
                         WHEN n %% 50 = 3 THEN 'no_show'
                         ELSE 'completed' END AS status
         ) t
-        """,
+        """
+        ),
         {
             "first": first,
             "last": last,
@@ -326,6 +354,7 @@ def _count(table: str) -> int:
 def analyze():
     """What a database that grew to this size over months would have: fresh statistics, a visibility map."""
     _execute("VACUUM ANALYZE reservations_reservation")
+    _execute("VACUUM ANALYZE reservations_spaceclaim")
     _execute("ANALYZE")
     # So the next measurement does not pay for the load's dirty pages. Needs superuser or
     # pg_checkpoint: without them, only a nicety is lost.
@@ -333,26 +362,40 @@ def analyze():
         _execute("CHECKPOINT")
 
 
+# A space is taken by its active claims (a booking's period plus the buffer, one per table of it).
 DOUBLE_BOOKING_SQL = """
     SELECT count(*) FROM (
         SELECT starts_at,
                max(ends_at) OVER (PARTITION BY space_id ORDER BY starts_at, id
                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
-        FROM reservations_reservation
-        WHERE status IN ('held', 'confirmed')
+        FROM reservations_spaceclaim
+        WHERE active
     ) AS ordered
     WHERE previous_end > starts_at
 """
+# Claims out of step with their bookings: an active booking without an active claim of its own
+# space covering its period, or an active claim of a booking that is not active.
+UNCLAIMED_SQL = """
+    SELECT (SELECT count(*) FROM reservations_reservation r
+            WHERE r.status IN ('held', 'confirmed')
+              AND NOT EXISTS (SELECT 1 FROM reservations_spaceclaim c
+                              WHERE c.reservation_id = r.id AND c.space_id = r.space_id AND c.active
+                                AND c.starts_at <= r.starts_at AND c.ends_at >= r.ends_at))
+         + (SELECT count(*) FROM reservations_spaceclaim c JOIN reservations_reservation r ON r.id = c.reservation_id
+            WHERE c.active AND r.status NOT IN ('held', 'confirmed'))
+"""
 
 
-def double_bookings() -> tuple[int, int]:
-    """(overlapping pairs, active reservations checked): sorted by start per space, a booking that
-    starts before an earlier one of the same space has ended overlaps it."""
+def double_bookings() -> tuple[int, int, int]:
+    """(overlapping pairs, active claims checked, claims out of step with their bookings): sorted by
+    start per space, a claim that starts before an earlier one of the same space has ended overlaps it."""
     with connection.cursor() as cursor:
         cursor.execute(DOUBLE_BOOKING_SQL)
         overlapping = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM reservations_reservation WHERE status IN ('held', 'confirmed')")
-        return overlapping, cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM reservations_spaceclaim WHERE active")
+        active = cursor.fetchone()[0]
+        cursor.execute(UNCLAIMED_SQL)
+        return overlapping, active, cursor.fetchone()[0]
 
 
 def utc_start(day: date, hour: int) -> str:

@@ -142,6 +142,10 @@ class Reservation(models.Model):
             models.Index(fields=["status", "ends_at"], name="reservation_status_end"),
             # A venue's active bookings of a day, whatever the space (availability).
             GistIndex(period(), name="reservation_active_period", condition=Q(status__in=["held", "confirmed"])),
+            # The bookings starting in a pacing interval (allocation.Pacing, the availability).
+            models.Index(
+                fields=["starts_at"], name="reservation_active_start", condition=Q(status__in=["held", "confirmed"])
+            ),
         ]
 
     def __str__(self):
