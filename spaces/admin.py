@@ -1,6 +1,7 @@
-"""Venues, their spaces, opening hours, closures and staff roles. Managers of a venue change all of it;
-hosts see none of it (no settings); superusers everything. Closures are shown and taken in the
-venue's zone (spaces/admin_scope.py)."""
+"""Venues, their spaces, opening hours, closures and staff roles, and the capacity rules
+(docs/capacity.md): shifts, turn times, pacing and combined tables, on the venue's page. Managers of
+a venue change all of it; hosts see none of it (no settings); superusers everything. Closures are
+shown and taken in the venue's zone (spaces/admin_scope.py)."""
 
 from django import forms
 from django.contrib import admin
@@ -8,19 +9,172 @@ from django.db.models import Count
 
 from accounts.models import User
 from spaces.admin_scope import VenueScoped, VenueScopedInline, VenueTimeZoneAdmin, local_wall_time
-from spaces.models import Closure, OpeningHours, Space, Venue, VenueRole
+from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, TurnTime, Venue, VenueRole
 from spaces.powers import Power
+
+
+def venue_categories(venue_id) -> list[str]:
+    """The categories (areas, room types) of a venue's spaces, sorted."""
+    names = Space.objects.filter(venue_id=venue_id).exclude(category="").values_list("category", flat=True)
+    return sorted(set(names))
+
+
+def area_error(venue: Venue | None, area: str) -> str | None:
+    """Why `area` names no area of `venue`, or None (an empty area is no area)."""
+    if not area or venue is None:
+        return None
+    categories = venue_categories(venue.pk)
+    if area in categories:
+        return None
+    known = ", ".join(f"“{category}”" for category in categories) or "none yet"
+    return f"No space of {venue} has the category “{area}”; its categories are {known}."
+
+
+class AreaFormMixin:
+    """A form with an `area`: it must name a category of the venue's spaces. Checked when it (or the
+    venue) changes, so a category renamed later does not block unrelated changes on the page."""
+
+    def check_area(self, cleaned: dict, venue: Venue | None):
+        if {"area", "venue"} & set(self.changed_data) and "area" in cleaned:
+            error = area_error(venue, cleaned["area"])
+            if error:
+                self.add_error("area", error)
+
+
+class VenuePageFormSet(forms.BaseInlineFormSet):
+    """An inline of the venue's page. A row added or changed there may not name a shift or a table
+    that the same page deletes: the deletion takes the row's old version with it, and the row saved
+    afterwards would point at nothing (a database error instead of a message)."""
+
+    named = {"shift": "shifts", "space": "spaces", "spaces": "spaces"}  # field: the inline deleting them
+
+    def deleted_on_page(self, prefix: str) -> set[str]:
+        try:
+            total = min(int(self.data.get(f"{prefix}-TOTAL_FORMS", 0)), 1000)
+        except (TypeError, ValueError):
+            return set()
+        ticked = forms.CheckboxInput().value_from_datadict
+        return {
+            str(self.data.get(f"{prefix}-{index}-id"))
+            for index in range(total)
+            if ticked(self.data, None, f"{prefix}-{index}-DELETE")
+        }
+
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            if not form.has_changed() or self._should_delete_form(form) or not hasattr(form, "cleaned_data"):
+                continue
+            for field, prefix in self.named.items():
+                value = form.cleaned_data.get(field)
+                chosen = [value] if isinstance(value, Shift | Space) else list(value or [])
+                deleted = self.deleted_on_page(prefix) if chosen else set()
+                for thing in chosen:
+                    if str(thing.pk) in deleted:
+                        form.add_error(
+                            field, f"“{thing.name}” is deleted on this page: delete this row too, or keep it."
+                        )
+                        break
 
 
 class SettingsInline(VenueScopedInline, admin.TabularInline):
     view_power = change_power = delete_power = Power.MANAGE_VENUE
+    formset = VenuePageFormSet
     extra = 0
+    empty_area_label = "—"
+
+    @staticmethod
+    def page_venue_id(request):
+        """The id of the venue whose page this is; None on the page of a new venue."""
+        return request.resolver_match.kwargs.get("object_id")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Offer only this venue's spaces and shifts; a venue being added has none yet.
+        if db_field.related_model in (Space, Shift):
+            venue_id, objects = self.page_venue_id(request), db_field.related_model.objects
+            kwargs["queryset"] = objects.filter(venue_id=venue_id) if venue_id else objects.none()
+            return admin.TabularInline.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # An area is one of the categories of the venue's spaces (or the one already set).
+        if db_field.name == "area":
+            venue_id = self.page_venue_id(request)
+            areas = set(venue_categories(venue_id)) if venue_id else set()
+            if venue_id:
+                already = self.model.objects.filter(venue_id=venue_id).exclude(area="")
+                areas |= set(already.values_list("area", flat=True))
+            return forms.ChoiceField(
+                choices=[("", self.empty_area_label), *((area, area) for area in sorted(areas))],
+                required=False,
+                label=db_field.verbose_name,
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class SpaceInline(SettingsInline):
     model = Space
-    fields = ["name", "category", "capacity", "min_party_size", "price", "is_active"]
+    fields = ["name", "category", "capacity", "min_party_size", "price", "buffer_minutes", "is_active"]
     show_change_link = True
+
+
+class CombinationForm(forms.ModelForm):
+    """Tables pushed together: at least two of the venue's, seating no more than their seats."""
+
+    class Meta:
+        model = Combination
+        fields = ["name", "spaces", "min_party_size", "max_party_size", "is_active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        tables = cleaned.get("spaces")
+        if tables is None:  # its own error is shown
+            return cleaned
+        venue_id = self.instance.venue_id
+        if len(tables) < 2:
+            self.add_error("spaces", "Choose at least two tables to push together.")
+        elif venue_id is not None and any(table.venue_id != venue_id for table in tables):
+            self.add_error("spaces", "Choose tables of this venue only.")
+        else:
+            seats = sum(table.capacity for table in tables)
+            most = cleaned.get("max_party_size")
+            if most is not None and most > seats:
+                names = " + ".join(table.name for table in sorted(tables, key=lambda table: table.name))
+                self.add_error(
+                    "max_party_size",
+                    f"{names} seat {seats} guests together; “to guests” can be at most {seats}.",
+                )
+        return cleaned
+
+
+def table_label(table: Space) -> str:
+    """'Table 4 (4 seats, Dining room)'."""
+    area = f", {table.category}" if table.category else ""
+    return f"{table.name} ({table.capacity} seats{area})"
+
+
+class CombinationInline(SettingsInline):
+    model = Combination
+    form = CombinationForm
+    fields = ["name", "spaces", "min_party_size", "max_party_size", "is_active"]
+    verbose_name = "combination of tables"
+    verbose_name_plural = "combined tables (tables pushed together for a bigger party)"
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # This venue's tables as checkboxes (not Django's "+" to add a space anywhere).
+        if db_field.name == "spaces":
+            venue_id = self.page_venue_id(request)
+            tables = Space.objects.filter(venue_id=venue_id) if venue_id else Space.objects.none()
+            field = forms.ModelMultipleChoiceField(
+                queryset=tables,
+                widget=forms.CheckboxSelectMultiple,
+                label="tables",
+                help_text=db_field.help_text,
+            )
+            field.label_from_instance = table_label
+            return field
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class OpeningHoursInline(SettingsInline):
@@ -28,12 +182,67 @@ class OpeningHoursInline(SettingsInline):
     fields = ["weekday", "opens_at", "closes_at", "closes_next_day"]
 
 
-class ClosureForm(forms.ModelForm):
+class ShiftForm(forms.ModelForm):
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=OpeningHours.Weekday.choices,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The days it runs; none ticked: every day.",
+    )
+
+    class Meta:
+        model = Shift
+        fields = ["name", "starts_at", "ends_at", "weekdays"]
+
+    def clean_weekdays(self):
+        return sorted(set(self.cleaned_data["weekdays"]))
+
+
+class ShiftInline(SettingsInline):
+    model = Shift
+    form = ShiftForm
+    fields = ["name", "starts_at", "ends_at", "weekdays"]
+    verbose_name_plural = "shifts (services such as lunch and dinner)"
+
+
+class TurnTimeInline(SettingsInline):
+    model = TurnTime
+    fields = ["shift", "min_party_size", "max_party_size", "minutes"]
+    verbose_name_plural = "turn times (how long a party of a size keeps its table)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("shift")
+
+
+class PacingRuleForm(AreaFormMixin, forms.ModelForm):
+    class Meta:
+        model = PacingRule
+        fields = ["shift", "area", "interval_minutes", "max_covers", "max_parties"]
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_area(cleaned, getattr(self.instance, "venue", None))
+        return cleaned
+
+
+class PacingRuleInline(SettingsInline):
+    model = PacingRule
+    form = PacingRuleForm
+    fields = ["shift", "area", "interval_minutes", "max_covers", "max_parties"]
+    verbose_name_plural = "pacing (most guests or parties starting per interval)"
+    empty_area_label = "— the whole venue"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("shift")
+
+
+class ClosureForm(AreaFormMixin, forms.ModelForm):
     """Start and end are the venue's wall times, whatever zone the page was drawn in."""
 
     class Meta:
         model = Closure
-        fields = ["venue", "space", "starts_at", "ends_at", "reason"]
+        fields = ["venue", "space", "area", "starts_at", "ends_at", "repeats_yearly", "reason"]
 
     def clean(self):
         cleaned = super().clean()
@@ -41,22 +250,16 @@ class ClosureForm(forms.ModelForm):
         if venue is not None:
             for name in ("starts_at", "ends_at"):
                 cleaned[name] = local_wall_time(cleaned.get(name), venue)
+        self.check_area(cleaned, venue)
         return cleaned
 
 
 class ClosureInline(SettingsInline):
     model = Closure
     form = ClosureForm
-    fields = ["space", "starts_at", "ends_at", "reason"]
+    fields = ["space", "area", "starts_at", "ends_at", "repeats_yearly", "reason"]
     verbose_name_plural = "closures (times in the venue's time zone)"
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # Offer only this venue's spaces; a venue being added has none yet.
-        if db_field.name == "space":
-            venue_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = Space.objects.filter(venue_id=venue_id) if venue_id else Space.objects.none()
-            return admin.TabularInline.formfield_for_foreignkey(self, db_field, request, **kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    empty_area_label = "— (the space, or the whole venue)"
 
 
 class VenueRoleForm(forms.ModelForm):
@@ -111,7 +314,16 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     search_fields = ["name", "slug", "address"]
     ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [SpaceInline, OpeningHoursInline, ClosureInline, VenueRoleInline]
+    inlines = [
+        SpaceInline,
+        CombinationInline,
+        OpeningHoursInline,
+        ShiftInline,
+        TurnTimeInline,
+        PacingRuleInline,
+        ClosureInline,
+        VenueRoleInline,
+    ]
     fieldsets = [
         (
             None,
@@ -135,6 +347,13 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
             "Time slots (restaurants, meeting rooms)",
             {"fields": ["slot_interval_minutes", "default_duration_minutes", "allowed_durations"]},
         ),
+        (
+            "Capacity",
+            {
+                "fields": ["buffer_minutes", "max_online_party_size"],
+                "description": "Shifts, turn times, pacing and combined tables are set further down the page.",
+            },
+        ),
         ("Nights (hotels)", {"fields": ["check_in_time", "check_out_time"]}),
         (
             "Rules",
@@ -155,7 +374,8 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         return self.has_delete_permission(request)  # new venues: superusers
 
     def get_inlines(self, request, obj):
-        # A venue being added has no zone yet for its closures, and nobody to give roles to.
+        # A venue being added has no zone yet for its closures, nobody to give roles to, and no tables
+        # or shifts for its rules to name.
         return self.inlines if obj is not None else [SpaceInline, OpeningHoursInline]
 
     def get_queryset(self, request):
@@ -180,10 +400,10 @@ class SpaceAdmin(VenueScoped, admin.ModelAdmin):
 class ClosureAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     view_power = change_power = add_power = delete_power = Power.MANAGE_VENUE
     form = ClosureForm
-    list_display = ["venue", "space", "local_start", "local_end", "reason"]
-    list_filter = [("venue", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["venue", "space", "area", "local_start", "local_end", "repeats_yearly", "reason"]
+    list_filter = [("venue", admin.RelatedOnlyFieldListFilter), "repeats_yearly"]
     list_select_related = ["venue", "space"]
-    search_fields = ["reason", "venue__name", "space__name"]
+    search_fields = ["reason", "area", "venue__name", "space__name"]
     date_hierarchy = "starts_at"
     autocomplete_fields = ["venue", "space"]
 
@@ -200,6 +420,9 @@ class ClosureAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         zone = obj.venue.time_zone if obj else "the venue's time zone"
         for name in ("starts_at", "ends_at"):
             form.base_fields[name].help_text = f"In {zone}."
+        if obj is not None:
+            known = ", ".join(f"“{category}”" for category in venue_categories(obj.venue_id)) or "none yet"
+            form.base_fields["area"].help_text = f"{Closure._meta.get_field('area').help_text} Categories: {known}."
         return form
 
 

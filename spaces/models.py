@@ -341,7 +341,11 @@ class Closure(models.Model):
     def __str__(self):
         what = self.space.name if self.space_id else (self.area or "whole venue")
         yearly = ", every year" if self.repeats_yearly else ""
-        return f"{self.venue} closed ({what}) {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}{yearly}"
+        zone = self.venue.zone if self.venue_id else None  # in the venue's time zone, like the admin's fields
+        start, end = (
+            moment.astimezone(zone) if moment and zone else moment for moment in (self.starts_at, self.ends_at)
+        )
+        return f"{self.venue} closed ({what}) {start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M}{yearly}"
 
     def clean(self):
         errors = {}

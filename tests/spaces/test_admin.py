@@ -9,7 +9,16 @@ from tests.spaces.factories import ClosureFactory, OpeningHoursFactory, SpaceFac
 
 pytestmark = pytest.mark.django_db
 
-INLINE_PREFIXES = ["spaces", "opening_hours", "closures", "roles"]
+INLINE_PREFIXES = [
+    "spaces",
+    "combinations",
+    "opening_hours",
+    "shifts",
+    "turn_times",
+    "pacing_rules",
+    "closures",
+    "roles",
+]
 
 
 @pytest.fixture
@@ -54,7 +63,16 @@ def test_venue_change_page_shows_spaces_hours_and_closures_inline(staff_client, 
     response = staff_client.get(reverse("admin:spaces_venue_change", args=[venue_with_children.pk]))
     prefixes = [inline.formset.prefix for inline in response.context["inline_admin_formsets"]]
     assert prefixes == INLINE_PREFIXES
-    assert [len(inline.formset.forms) for inline in response.context["inline_admin_formsets"]] == [1, 1, 1, 0]
+    assert [len(inline.formset.forms) for inline in response.context["inline_admin_formsets"]] == [
+        1,
+        0,
+        1,
+        0,
+        0,
+        0,
+        1,
+        0,
+    ]
 
 
 def test_venue_changelist_counts_spaces(staff_client, venue_with_children):
@@ -104,6 +122,8 @@ def venue_form_data(**overrides):
         "modification_cutoff_hours": "24",
         "hold_minutes": "10",
         "reminder_lead_hours": "24",
+        "buffer_minutes": "0",
+        "max_online_party_size": "",
     }
     for prefix in INLINE_PREFIXES:
         data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MIN_NUM_FORMS": "0"}

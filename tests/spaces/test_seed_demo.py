@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
-from spaces.models import OpeningHours, Space, Venue, VenueRole
+from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, TurnTime, Venue, VenueRole
 from tests.spaces.factories import VenueFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,13 +27,18 @@ def seed(*args) -> str:
 
 
 def row_counts():
-    return {model.__name__: model.objects.count() for model in [Venue, Space, OpeningHours, User, EmailAddress]}
+    models = [Venue, Space, OpeningHours, Shift, TurnTime, PacingRule, Combination, Closure, User, EmailAddress]
+    counts = {model.__name__: model.objects.count() for model in models}
+    return counts | {"combined tables": Combination.spaces.through.objects.count()}
 
 
 def test_seed_demo_creates_a_restaurant_a_hotel_and_meeting_rooms():
     output = seed()
 
-    assert "Demo data created: 3 venues, 26 spaces, 17 opening hours, 4 users, 2 staff roles." in output
+    assert (
+        "Demo data created: 3 venues, 26 spaces, 17 opening hours, 2 shifts, 4 turn times, 1 pacing rules, "
+        "2 combinations, 1 closures, 4 users, 2 staff roles." in output
+    )
     restaurant = Venue.objects.get(name="Trattoria Aurora")
     assert (restaurant.time_zone, restaurant.booking_mode, restaurant.assigns_spaces) == (
         "Europe/Berlin",
@@ -74,7 +79,7 @@ def test_seed_demo_creates_a_restaurant_a_hotel_and_meeting_rooms():
 
 def test_seed_demo_data_passes_model_validation():
     seed()
-    for model in [Venue, Space, OpeningHours]:
+    for model in [Venue, Space, OpeningHours, Shift, TurnTime, PacingRule, Combination, Closure]:
         for instance in model.objects.all():
             instance.full_clean()
 
@@ -98,7 +103,10 @@ def test_seed_demo_fills_in_what_is_missing_and_keeps_what_staff_changed():
 
     output = seed()
 
-    assert "Demo data created: 0 venues, 1 spaces, 0 opening hours, 0 users, 0 staff roles." in output
+    assert (
+        "Demo data created: 0 venues, 1 spaces, 0 opening hours, 0 shifts, 0 turn times, 0 pacing rules, "
+        "0 combinations, 0 closures, 0 users, 0 staff roles." in output
+    )
     assert Venue.objects.get(slug="trattoria-aurora").name == "Aurora"
     assert restaurant.spaces.count() == 12
 

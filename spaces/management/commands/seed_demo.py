@@ -1,7 +1,8 @@
 """Demo data for a new installation: three venues of different shapes and two users who can log in
-at once. Safe to run again: it only adds what is missing and never changes what is there."""
+at once. Safe to run again: it only adds what is missing and never changes what is there (but for
+a demo restaurant seeded before it had capacity rules: see _fill_in_capacity_settings)."""
 
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
@@ -9,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from spaces.models import OpeningHours, Space, Venue, VenueRole
+from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, TurnTime, Venue, VenueRole
 
 STAFF = {"email": "staff@holdfast.local", "password": "holdfast-staff", "name": "Sam Staff"}  # a superuser
 # The restaurant's own staff: its manager, and a host who keeps the day sheet.
@@ -21,6 +22,9 @@ GUEST = {"email": "guest@holdfast.local", "password": "holdfast-guest", "name": 
 TUESDAY_TO_SUNDAY = range(1, 7)
 MONDAY_TO_FRIDAY = range(0, 5)
 
+# The restaurant's description before it had capacity rules: replaced when they are added to it.
+OLD_RESTAURANT_DESCRIPTION = "Handmade pasta and wood-fired pizza; a terrace in summer. Closed on Mondays."
+
 VENUES = [
     {
         "venue": {
@@ -31,13 +35,17 @@ VENUES = [
             "address": "Kastanienallee 12, 10435 Berlin",
             "phone": "+49 30 4405 1234",
             "email": "tavola@trattoria-aurora.example",
-            "description": "Handmade pasta and wood-fired pizza; a terrace in summer. Closed on Mondays.",
+            "description": "Handmade pasta and wood-fired pizza; the terrace is open from April to October. "
+            "Lunch and dinner, closed on Mondays. Tables pushed together for up to 14 guests; for a bigger "
+            "party, please call.",
             "booking_mode": Venue.BookingMode.SLOTS,
             "assignment": Venue.Assignment.VENUE_ASSIGNS,
             "slot_interval_minutes": 15,
             "default_duration_minutes": 90,
             "allowed_durations": [],
             "currency": "EUR",
+            "buffer_minutes": 15,
+            "max_online_party_size": 14,
         },
         "spaces": [
             *[
@@ -53,6 +61,28 @@ VENUES = [
             (weekday, opens_at, closes_at)
             for weekday in TUESDAY_TO_SUNDAY
             for opens_at, closes_at in [(time(12), time(15)), (time(18), time(23))]
+        ],
+        # Capacity (docs/capacity.md): services, how long a party keeps its table, the kitchen's pace,
+        # tables pushed together, and the terrace closed in winter.
+        "shifts": [
+            {"name": "Lunch", "starts_at": time(12), "ends_at": time(15), "weekdays": list(TUESDAY_TO_SUNDAY)},
+            {"name": "Dinner", "starts_at": time(18), "ends_at": time(23), "weekdays": list(TUESDAY_TO_SUNDAY)},
+        ],
+        "turn_times": [(1, 2, 90), (3, 4, 120), (5, 8, 150), (9, 14, 180)],  # guests from, to: minutes
+        "pacing_rules": [{"shift": "Dinner", "interval_minutes": 15, "max_covers": 12}],
+        "combinations": [
+            {"name": "Tables 4 + 5 + 6", "tables": ["Table 4", "Table 5", "Table 6"], "seats": (9, 12)},
+            {"name": "Tables 7 + 8", "tables": ["Table 7", "Table 8"], "seats": (9, 14)},
+        ],
+        # Every year from 1 November until 1 April, in the venue's zone (first in the winter of 2024).
+        "closures": [
+            {
+                "area": "Terrace",
+                "from": (2024, 11, 1),
+                "until": (2025, 4, 1),
+                "repeats_yearly": True,
+                "reason": "winter",
+            }
         ],
     },
     {
@@ -123,7 +153,18 @@ class Command(BaseCommand):
         if if_empty and Venue.objects.exists():
             self.stdout.write("Venues exist already; --if-empty: nothing created.")
             return
-        created = {"venues": 0, "spaces": 0, "opening hours": 0, "users": 0, "staff roles": 0}
+        created = {
+            "venues": 0,
+            "spaces": 0,
+            "opening hours": 0,
+            "shifts": 0,
+            "turn times": 0,
+            "pacing rules": 0,
+            "combinations": 0,
+            "closures": 0,
+            "users": 0,
+            "staff roles": 0,
+        }
         with transaction.atomic():
             for data in VENUES:
                 venue, venue_created = _get_or_create(
@@ -142,6 +183,7 @@ class Command(BaseCommand):
                         defaults={"closes_at": closes_at},
                     )
                     created["opening hours"] += hours_created
+                _seed_capacity(venue, data, created, venue_created=venue_created)
             created["users"] += _ensure_user(STAFF, is_staff=True, is_superuser=True)
             created["users"] += _ensure_user(GUEST, is_staff=False, is_superuser=False)
             restaurant = Venue.objects.get(slug="trattoria-aurora")
@@ -162,6 +204,86 @@ class Command(BaseCommand):
                 f"{role.label.split(' (')[0]} of Trattoria Aurora: {person['email']} / {person['password']}"
             )
         self.stdout.write(f"Guest log-in: {GUEST['email']} / {GUEST['password']}")
+
+
+def _seed_capacity(venue, data, created, *, venue_created):
+    """The venue's shifts, turn times, pacing rules, combinations and closures: those missing."""
+    if not venue_created and data.get("turn_times") and not venue.turn_times.exists():
+        _fill_in_capacity_settings(venue, data["venue"])
+    shifts = {}
+    for shift in data.get("shifts", []):
+        shifts[shift["name"]], shift_created = _get_or_create(
+            Shift, lookup={"venue": venue, "name": shift["name"]}, defaults=shift
+        )
+        created["shifts"] += shift_created
+    for low, high, minutes in data.get("turn_times", []):
+        _, turn_created = _get_or_create(
+            TurnTime,
+            lookup={"venue": venue, "shift": None, "min_party_size": low, "max_party_size": high},
+            defaults={"minutes": minutes},
+        )
+        created["turn times"] += turn_created
+    for rule in data.get("pacing_rules", []):
+        shift = shifts.get(rule["shift"]) or Shift.objects.filter(venue=venue, name=rule["shift"]).first()
+        if shift is None:
+            continue
+        limits = {key: value for key, value in rule.items() if key != "shift"}
+        _, rule_created = _get_or_create(
+            PacingRule, lookup={"venue": venue, "shift": shift, "area": ""}, defaults=limits
+        )
+        created["pacing rules"] += rule_created
+    for combination in data.get("combinations", []):
+        created["combinations"] += _ensure_combination(venue, combination)
+    for closure in data.get("closures", []):
+        _, closure_created = _get_or_create(
+            Closure,
+            lookup={
+                "venue": venue,
+                "space": None,
+                "area": closure["area"],
+                "repeats_yearly": closure["repeats_yearly"],
+            },
+            defaults={
+                "starts_at": datetime(*closure["from"], tzinfo=venue.zone),
+                "ends_at": datetime(*closure["until"], tzinfo=venue.zone),
+                "reason": closure["reason"],
+            },
+        )
+        created["closures"] += closure_created
+
+
+def _fill_in_capacity_settings(venue, defaults):
+    """A demo venue seeded before it had capacity rules gets its buffer, online maximum and description,
+    where they are still what the model (or the old demo) gave it."""
+    changed = []
+    if venue.buffer_minutes == 0 and defaults.get("buffer_minutes"):
+        venue.buffer_minutes = defaults["buffer_minutes"]
+        changed.append("buffer_minutes")
+    if venue.max_online_party_size is None and defaults.get("max_online_party_size"):
+        venue.max_online_party_size = defaults["max_online_party_size"]
+        changed.append("max_online_party_size")
+    if venue.description == OLD_RESTAURANT_DESCRIPTION:
+        venue.description = defaults["description"]
+        changed.append("description")
+    if changed:
+        venue.save(update_fields=changed)
+
+
+def _ensure_combination(venue, data) -> bool:
+    """The combination, unless one of that name is there (or one of its tables is not)."""
+    if Combination.objects.filter(venue=venue, name=data["name"]).exists():
+        return False
+    tables = list(Space.objects.filter(venue=venue, name__in=data["tables"]))
+    if len(tables) != len(data["tables"]):
+        return False
+    low, high = data["seats"]
+    combination, _ = _get_or_create(
+        Combination,
+        lookup={"venue": venue, "name": data["name"]},
+        defaults={"min_party_size": low, "max_party_size": high},
+    )
+    combination.spaces.set(tables)
+    return True
 
 
 def _get_or_create(model, *, lookup, defaults):
