@@ -308,15 +308,17 @@ def measure_availability(bench: Bench, fixtures, size: int, ceiling: dict) -> di
     day = fixtures.measured_day.isoformat()
     found = {}
     for spaces, slug in fixtures.availability_venues.items():
-        # detail=spaces: every table's free slots too (a guest of a venue that assigns now gets the
-        # times and areas alone): the biggest answer, the one earlier runs measured.
-        query = urlencode({"venue": slug, "party_size": 2, "detail": "spaces"})
+        # The guest's answer: a venue that assigns tables answers with its times and areas (options);
+        # every table's slot list (detail=spaces, what runs before issue 16 measured) is for staff.
+        query = urlencode({"venue": slug, "party_size": 2})
         path = f"/api/availability/{day}?{query}"
         once = bench.ask(path)
         if once["status"] != 200:
             raise SystemExit(f"{path} answered {once['status']}: {once['body'][:300]!r}")
         body = json.loads(once["body"])
-        free = sum(len(entry["slots"]) for entry in body["spaces"])
+        free = sum(len(entry["slots"]) for entry in body["spaces"] or []) or sum(
+            1 for option in body["options"] or [] if option["free"]
+        )
         result = bench.drive("get", concurrency=bench.workers, paths=[path])
         row = bench.record(
             "availability",

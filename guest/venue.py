@@ -5,7 +5,7 @@ The slot picker (search form plus results) is also what the modify page and a re
 so it is built here once by `picker_context` and rendered from templates/spaces/_availability.html.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.shortcuts import get_object_or_404, render
@@ -16,6 +16,7 @@ from django.utils.cache import patch_vary_headers
 from guest.forms import AvailabilityForm
 from payments.services import payment_words
 from reservations.exceptions import PolicyViolation
+from reservations.periods import local_datetime
 from reservations.selectors import Availability, category_prices, venue_availability
 from reservations.services import rules
 from reservations.wording import space_noun
@@ -142,6 +143,9 @@ def picker_context(
         if refused_at is not None:
             context["alternatives"] = nearest_alternatives(availability, refused_at, refused_space)
         context["closed_words"] = closed_words(venue, availability.day)
+        area = context["chosen_category"]
+        if area and not context["closed_words"] and not context.get("found"):
+            context["closed_words"] = area_closed_words(venue, availability.day, area)
     return context
 
 
@@ -152,6 +156,17 @@ def closed_words(venue: Venue, day) -> str:
     if venue.uses_nights or not hours or any(period.weekday == day.weekday() for period in hours):
         return ""
     return f"{venue.name} is closed on {OpeningHours.Weekday(day.weekday()).label}s."
+
+
+def area_closed_words(venue: Venue, day, area: str) -> str:
+    """Why an area has nothing on a day it is closed all day: "The Terrace is closed from Sun 01 Nov
+    00:00 to Thu 01 Apr 00:00 (winter)." Empty when it is open for part of the day or more."""
+    start = local_datetime(venue, day, time(0))
+    end = local_datetime(venue, day + timedelta(days=1), time(0))
+    for span in rules.closures_meeting(venue, start, end):
+        if span.closure.area == area and span.starts_at <= start and end <= span.ends_at:
+            return rules.closure_words(venue, span)
+    return ""
 
 
 def render_picker(request, template: str, context: dict, *, status: int = 200):

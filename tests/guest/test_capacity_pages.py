@@ -1,8 +1,11 @@
 """The guest's pages under a restaurant's capacity rules: the party's turn time instead of a
 duration to pick, parties up to what a combination seats, a combined booking named by its tables."""
 
+from datetime import date, timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from reservations.models import Reservation
 from reservations.services import reservation_book
@@ -68,3 +71,22 @@ def test_holding_a_time_for_eleven_takes_a_combination_for_its_turn_time(client,
     assert (reservation.ends_at - reservation.starts_at).total_seconds() == 3 * 3600
     review = text(client.get(response["Location"]))
     assert "Table 4 + Table 5 + Table 6" in review
+
+
+def test_an_area_closed_for_the_season_says_so(client, trattoria):
+    today = timezone.now().astimezone(trattoria.zone).date()
+    day = (
+        max(today + timedelta(days=2), date(today.year, 12, 1))
+        if today.month != 12 or today.day < 28
+        else today + timedelta(days=40)
+    )
+    day += timedelta(days=(FRIDAY - day.weekday()) % 7)  # a Friday in winter
+    html = text(
+        client.get(trattoria.get_absolute_url(), {"date": day.isoformat(), "party_size": 3, "category": "Terrace"})
+    )
+
+    assert 'class="slot"' not in html
+    assert "The Terrace is closed from " in html
+    assert "(winter). Try another date." in html
+    dining = text(client.get(trattoria.get_absolute_url(), {"date": day.isoformat(), "party_size": 3}))
+    assert '<button type="submit" class="slot">12:00' in dining
