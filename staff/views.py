@@ -1,8 +1,8 @@
-"""Pages for the venue's staff: the day sheet (who comes when, to which table or room) and moving a
-booking to another space from it. Every change goes through reservations.services."""
+"""Pages for the venue's staff: the day sheet (one service at a time: every table in 15-minute steps,
+who comes when and to which tables, the covers against the pacing) and moving a booking to another
+space from it. Every change goes through reservations.services."""
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -15,17 +15,24 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from reservations import services
+from reservations.capacity import Setup
 from reservations.exceptions import BookingError
-from reservations.models import Reservation
-from reservations.selectors import day_sheet
+from reservations.models import Reservation, SpaceClaim
+from reservations.selectors import Service, day_sheet, default_service, sheet_services
+from reservations.services import rules
+from reservations.wording import space_noun
 from spaces import powers
 from spaces.models import Space, Venue
 from spaces.powers import Power
+from staff.timeline import SheetEntry, step_words, timeline
 
 
 class DaySheetForm(forms.Form):
     venue = forms.TypedChoiceField(coerce=int)
     day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    # The day's services are known once venue and day are: the view sets the choices, and shows the
+    # service running now (or next) for one it does not know, such as a shift of another weekday.
+    service = forms.CharField(label="Service", required=False, widget=forms.Select)
 
     def __init__(self, *args, venues: list[Venue], **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,96 +43,151 @@ class DaySheetForm(forms.Form):
     def clean_venue(self) -> Venue:
         return self.venues[self.cleaned_data["venue"]]
 
+    def offer(self, services: list[Service], chosen: Service) -> None:
+        self.fields["service"].widget.choices = [(service.key, service.label) for service in services]
+        self.data["service"] = chosen.key
 
-class MoveForm(forms.Form):
-    space = forms.IntegerField(label="Move to")
+
+class BackToSheetForm(forms.Form):
+    """Where a day-sheet button leads back to: the day and service it was pressed on."""
+
     day = forms.DateField(required=False, widget=forms.HiddenInput)
+    service = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
 
-@dataclass
-class SheetEntry:
-    """One reservation as the day sheet shows it: the move targets are the free spaces that fit."""
-
-    reservation: Reservation
-    move_to: list[Space] = field(default_factory=list)
+class MoveForm(BackToSheetForm):
+    space = forms.IntegerField(label="Move to")
 
 
-def _local_today(venue: Venue) -> date:
-    return timezone.now().astimezone(venue.zone).date()
+def _default_day(setup: Setup, now: datetime) -> tuple[date, Service | None]:
+    """Today where the venue is, or yesterday while yesterday's service past midnight still runs."""
+    today = now.astimezone(setup.venue.zone).date()
+    yesterday = today - timedelta(days=1)
+    late = [service for service in sheet_services(setup, yesterday) if not service.is_whole_day]
+    running = next((service for service in late if service.holds(now)), None)
+    return (yesterday, running) if running else (today, None)
 
 
-def _free_spaces_to_move_to(venue: Venue, spaces: list[Space], entries: list[SheetEntry]) -> None:
-    """Fill in each active reservation's possible moves, with one query for the whole sheet.
+def _free_spaces_to_move_to(
+    venue: Venue, spaces: list[Space], entries: list[SheetEntry], now: datetime | None = None
+) -> None:
+    """Fill in each active reservation's possible moves, with two queries for the whole sheet.
 
-    A stay on a hotel's sheet may reach days beyond the one shown, so the blocking bookings are read
-    for the whole span of the sheet's reservations, not just the day. This only decides what the
-    select offers; the booking service checks again (closures, a booking made a moment ago).
+    A table is free for a booking when no other booking's claim blocks it (SpaceClaim.blocking: of a
+    confirmed booking or a live hold) from the booking's start to its end plus that table's buffer:
+    the claims hold each table of a combined booking and each buffer, so neither is offered. Nor is
+    a table closed then. A stay on a hotel's sheet may reach days beyond the one shown, so the claims
+    are read for the whole span of the sheet's reservations. This only decides what the select
+    offers; reservations.services.reservation_modify checks every rule again (pacing, a booking made
+    a moment ago).
     """
     active = [entry for entry in entries if entry.reservation.is_active]
-    if not active:
-        return
-    now = timezone.now()
-    span_start = min(entry.reservation.starts_at for entry in active)
-    span_end = max(entry.reservation.ends_at for entry in active)
-    blocking = list(
-        Reservation.objects.blocking(now)
-        .filter(space__venue=venue, starts_at__lt=span_end, ends_at__gt=span_start)
-        .values_list("pk", "space_id", "starts_at", "ends_at")
-    )
     bookable = [space for space in spaces if space.is_active]
+    if not active or not bookable:
+        return
+    now = now or timezone.now()
+    buffers = {space.pk: space.buffer(venue) for space in bookable}
+    span_start = min(entry.reservation.starts_at for entry in active)
+    span_end = max(entry.reservation.ends_at for entry in active) + max(buffers.values())
+    claims = list(
+        SpaceClaim.objects.blocking(now)
+        .filter(space_id__in=list(buffers))
+        .overlapping(span_start, span_end)
+        .values_list("reservation_id", "space_id", "starts_at", "ends_at")
+    )
+    closures = rules.closures_meeting(venue, span_start, span_end)
     for entry in active:
         booking = entry.reservation
+        own = [space.pk for space in entry.spaces]
         taken = {
             space_id
-            for pk, space_id, starts_at, ends_at in blocking
-            if pk != booking.pk and starts_at < booking.ends_at and ends_at > booking.starts_at
+            for pk, space_id, starts_at, ends_at in claims
+            if pk != booking.pk and starts_at < booking.ends_at + buffers[space_id] and booking.starts_at < ends_at
+        }
+        closed = {
+            space.pk
+            for span in closures
+            for space in bookable
+            if span.closes(space) or span.whole_venue
+            if span.starts_at < booking.ends_at and booking.starts_at < span.ends_at
         }
         entry.move_to = [
             space
             for space in bookable
-            if space.pk != booking.space_id and space.pk not in taken and space.fits(booking.party_size)
+            if own != [space.pk] and space.pk not in taken and space.pk not in closed and space.fits(booking.party_size)
         ]
 
 
 @staff_member_required
 def day_sheet_view(request):
-    """One venue's day: every space with its reservations, in the venue's local time."""
+    """One venue's service (a shift, an opening period or the whole day) of one day: every table in
+    15-minute steps with the bookings on it, then the covers starting per step against the pacing,
+    then the bookings with what the host does to them. In the venue's local time."""
     # Being staff only opens the admin; the venues a member of staff sees are those of their roles.
     venues = list(powers.venues(request.user, Power.VIEW_BOOKINGS).order_by("name", "pk"))
     if not venues and not request.user.is_superuser:
         raise PermissionDenied
+    now = timezone.now()
     data = request.GET.copy()
     # Without a choice: the staff member's own venue (a superuser's first role, else the first venue),
-    # and today where that venue is.
+    # and today where that venue is (yesterday while its service past midnight runs).
     if venues and not data.get("venue"):
         own = powers.roles(request.user)
         data["venue"] = str(next((venue.pk for venue in venues if venue.pk in own), venues[0].pk))
     chosen = next((venue for venue in venues if str(venue.pk) == data.get("venue")), None)
+    setup = rules.setup(chosen) if chosen is not None else None
     if chosen is not None and not data.get("day"):
-        data["day"] = _local_today(chosen).isoformat()
+        day, running = _default_day(setup, now)
+        data["day"] = day.isoformat()
+        if running is not None and not data.get("service"):
+            data["service"] = running.key
     form = DaySheetForm(data, venues=venues)
 
     context = {"form": form, "venues": venues, "venue": None, "rows": []}
     if venues and form.is_valid():
         venue, day = form.cleaned_data["venue"], form.cleaned_data["day"]
-        sheet = day_sheet(venue=venue, day=day)
-        rows = [(space, [SheetEntry(reservation) for reservation in reservations]) for space, reservations in sheet]
-        entries = [entry for _, space_entries in rows for entry in space_entries]
-        _free_spaces_to_move_to(venue, [space for space, _ in sheet], entries)
+        today = now.astimezone(venue.zone).date()
+        services = sheet_services(setup, day)
+        service = next((found for found in services if found.key == form.cleaned_data["service"]), None)
+        service = service or default_service(services, day=day, today=today, now=now)
+        form.offer(services, service)
+        sheet = day_sheet(venue=venue, day=day, service=service, setup=setup, now=now)
+        entries = [
+            SheetEntry(reservation, arrivals_open=reservation.starts_at.astimezone(venue.zone).date() <= today)
+            for reservation in sheet.reservations
+        ]
+        _free_spaces_to_move_to(venue, sheet.spaces, entries, now=now)
+        grid = timeline(sheet, entries)
         context.update(
             venue=venue,
             day=day,
-            rows=rows,
+            service=service,
+            sheet=sheet,
+            timeline=grid,
+            rows=grid.tables,
+            entries=entries,
+            pacing=[(step, step_words(step)) for step in sheet.steps if step.covers or step.full],
+            has_pacing=any(step.pacing for step in sheet.steps),
             reservation_count=len(entries),
-            arrivals_open=day <= _local_today(venue),  # arrivals are marked on the day
+            space_noun=space_noun(venue),
+            spaces_noun=space_noun(venue, plural=True),
             previous_day=day - timedelta(days=1),
             next_day=day + timedelta(days=1),
         )
     return render(request, "reservations/staff/day_sheet.html", context)
 
 
-def _day_sheet_url(venue: Venue, day: date) -> str:
-    return f"{reverse('staff:day_sheet')}?{urlencode({'venue': venue.pk, 'day': day.isoformat()})}"
+def _day_sheet_url(venue: Venue, day: date, service: str = "") -> str:
+    query = {"venue": venue.pk, "day": day.isoformat(), **({"service": service} if service else {})}
+    return f"{reverse('staff:day_sheet')}?{urlencode(query)}"
+
+
+def _back_to_sheet(request, reservation: Reservation) -> str:
+    """The day sheet a button was pressed on: its day and service, else the booking's day."""
+    form = BackToSheetForm(request.POST)
+    day = form.cleaned_data["day"] if form.is_valid() else None
+    service = form.cleaned_data["service"] if form.is_valid() else ""
+    return _day_sheet_url(reservation.space.venue, day or reservation.local_starts_at.date(), service)
 
 
 def _reservation_to_change(request, reference) -> Reservation:
@@ -141,22 +203,23 @@ def _reservation_to_change(request, reference) -> Reservation:
 def move_reservation(request, reference):
     reservation = _reservation_to_change(request, reference)
     venue = reservation.space.venue
+    back = _back_to_sheet(request, reservation)
     form = MoveForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"{reservation.reference}: choose the space to move to.")
-        return redirect(_day_sheet_url(venue, reservation.local_starts_at.date()))
-    day = form.cleaned_data["day"] or reservation.local_starts_at.date()
+        return redirect(back)
     space = Space.objects.filter(pk=form.cleaned_data["space"], venue=venue).first()
     if space is None:
         messages.error(request, f"{reservation.reference}: that space is not one of {venue.name}'s.")
-        return redirect(_day_sheet_url(venue, day))
+        return redirect(back)
+    moved_from = reservation.spaces_words  # 'Table 4 + Table 5' for a combined booking
     try:
         services.reservation_modify(reservation=reservation, actor=request.user, space=space)
     except BookingError as error:
         messages.error(request, f"{reservation.reference} was not moved: {error.message}")
     else:
-        messages.success(request, f"{reservation.reference} moved from {reservation.space.name} to {space.name}.")
-    return redirect(_day_sheet_url(venue, day))
+        messages.success(request, f"{reservation.reference} moved from {moved_from} to {space.name}.")
+    return redirect(back)
 
 
 ARRIVAL_STEPS = {"arrived": services.reservation_mark_arrived, "seated": services.reservation_mark_seated}
@@ -167,17 +230,16 @@ ARRIVAL_STEPS = {"arrived": services.reservation_mark_arrived, "seated": service
 def mark_arrival(request, reference):
     """The host marks a party as arrived or seated, from the day sheet."""
     reservation = _reservation_to_change(request, reference)
-    venue = reservation.space.venue
+    back = _back_to_sheet(request, reservation)
     step = ARRIVAL_STEPS.get(request.POST.get("step", ""))
-    day = reservation.local_starts_at.date()
     if step is None:
         messages.error(request, f"{reservation.reference}: choose arrived or seated.")
-        return redirect(_day_sheet_url(venue, day))
+        return redirect(back)
     try:
         done = step(reservation=reservation, actor=request.user)
     except BookingError as error:
         messages.error(request, f"{reservation.reference}: {error.message}")
     else:
         what = "seated" if done.seated_at else "arrived"
-        messages.success(request, f"{reservation.reference} ({done.space.name}) {what}.")
-    return redirect(_day_sheet_url(venue, day))
+        messages.success(request, f"{reservation.reference} ({done.spaces_words}) {what}.")
+    return redirect(back)

@@ -74,18 +74,20 @@ def test_staff_see_the_day_sheet_move_a_booking_and_print_it(
 
     page.get_by_label("Venue").select_option(label="Trattoria Aurora")
     page.get_by_label("Date").fill(SHEET_DAY.isoformat())
+    page.get_by_label("Service").select_option(label="Whole day")
     page.get_by_role("button", name="Show").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Day sheet: Trattoria Aurora, Tuesday 4 June 2030")
     expect(page.get_by_text("Europe/Berlin").first).to_be_visible()
-    row = page.get_by_role("row").filter(has_text=lunch.reference)
+    bookings = page.get_by_role("region", name="The bookings, by start")
+    row = bookings.get_by_role("row").filter(has_text=lunch.reference)
     expect(row).to_contain_text("12:30–14:00")
     expect(row).to_contain_text("Ada Lovelace")
     expect(row).to_contain_text("Window seat if possible")
     axe_check(page)
 
     # Move the 19:00 booking for two from Table 1 to Table 2 (Table 3 holds the party of four).
-    row = page.get_by_role("row").filter(has_text=dinner_for_two.reference)
+    row = bookings.get_by_role("row").filter(has_text=dinner_for_two.reference)
     row.get_by_role("combobox", name=f"Move to {dinner_for_two.reference}").select_option(label="Table 2 (up to 2)")
     row.get_by_role("button", name="Move").click()
     expect(page.get_by_role("status")).to_contain_text(f"{dinner_for_two.reference} moved from Table 1 to Table 2.")
@@ -96,7 +98,7 @@ def test_staff_see_the_day_sheet_move_a_booking_and_print_it(
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.locator(".day-sheet-form")).to_be_hidden()
     expect(page.locator(".move-form").first).to_be_hidden()
-    expect(page.get_by_role("row").filter(has_text=lunch.reference)).to_be_visible()
+    expect(bookings.get_by_role("row").filter(has_text=lunch.reference)).to_be_visible()
 
 
 def test_guests_cannot_open_the_day_sheet(page, guest_user, login):

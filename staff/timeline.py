@@ -1,0 +1,275 @@
+"""The day sheet's timeline: the venue's tables by 15-minute steps, from
+reservations.selectors.day_sheet, as the cells of an HTML table. No queries.
+
+A booking is a cell spanning its steps (colspan: no inline style, which the page's Content Security
+Policy would refuse), followed by a lighter cell for the table's buffer. A booking of combined
+tables has a bar on each of its tables. Where bars of one table would overlap (a no-show's table
+given again), the table gets another lane, a row of its own, rather than one bar hiding another.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from reservations.models import Reservation
+from reservations.selectors import SHEET_STEP, DaySheet, SheetStep
+from spaces.models import Space
+
+Status = Reservation.Status
+
+
+@dataclass
+class SheetEntry:
+    """One reservation as the day sheet shows it: the move targets are the free spaces that fit."""
+
+    reservation: Reservation
+    move_to: list[Space] = field(default_factory=list)
+    arrivals_open: bool = False  # arrivals are marked on the day of the booking
+
+    @property
+    def spaces(self) -> list[Space]:
+        return self.reservation.all_spaces
+
+    @property
+    def combined(self) -> bool:
+        return len(self.spaces) > 1
+
+    @property
+    def state(self) -> str:
+        """The status as the host follows it: seated, arrived, or the booking's status."""
+        reservation = self.reservation
+        if reservation.status == Status.CONFIRMED and reservation.seated_at:
+            return "seated"
+        if reservation.status == Status.CONFIRMED and reservation.arrived_at:
+            return "arrived"
+        return reservation.status
+
+    @property
+    def state_words(self) -> str:
+        return {"seated": "Seated", "arrived": "Arrived"}.get(self.state) or self.reservation.get_status_display()
+
+
+@dataclass
+class Column:
+    step: SheetStep
+    label: str  # '19:00' on the hour and in the first column, else empty
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.step.starts_at
+
+    @property
+    def time(self) -> str:
+        return f"{self.step.starts_at:%H:%M}"
+
+
+@dataclass
+class Bar:
+    """A booking on one of its tables: [first, last) its own steps, [last, until) the table's buffer."""
+
+    entry: SheetEntry
+    space: Space
+    first: int
+    last: int
+    until: int
+    from_before: bool  # began before the grid (the previous service)
+    goes_on: bool  # lasts beyond the grid
+    reset_until: datetime  # the end of the table's buffer after it
+
+    @property
+    def reservation(self) -> Reservation:
+        return self.entry.reservation
+
+    @property
+    def has_body(self) -> bool:
+        return self.last > self.first
+
+    @property
+    def has_buffer(self) -> bool:
+        return self.until > max(self.last, self.first)
+
+
+@dataclass
+class Cell:
+    """One cell of a lane: a free step, a booking's steps, or the steps of the table's buffer."""
+
+    span: int
+    column: Column  # the first it covers
+    bar: Bar | None = None
+    buffer: bool = False
+
+
+@dataclass
+class TableRow:
+    space: Space
+    lanes: list[list[Bar]]
+    cells: list[list[Cell]]  # per lane, across every step
+
+    @property
+    def span(self) -> int:
+        return len(self.cells)
+
+    @property
+    def bars(self) -> list[Bar]:
+        return [bar for lane in self.lanes for bar in lane]
+
+
+@dataclass
+class Area:
+    name: str  # the spaces' category; empty where the venue has none
+    tables: list[TableRow]
+
+
+@dataclass
+class Timeline:
+    columns: list[Column]
+    areas: list[Area]
+
+    @property
+    def width(self) -> int:
+        """Columns of the HTML table: the tables' names and the steps."""
+        return len(self.columns) + 1
+
+    @property
+    def tables(self) -> list[TableRow]:
+        return [table for area in self.areas for table in area.tables]
+
+    @property
+    def bars(self) -> list[Bar]:
+        return [bar for table in self.tables for bar in table.bars]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _columns(sheet: DaySheet) -> list[Column]:
+    columns = []
+    for index, step in enumerate(sheet.steps):
+        on_the_hour = step.starts_at.minute == 0
+        columns.append(Column(step, f"{step.starts_at:%H:%M}" if on_the_hour or index == 0 else ""))
+    return columns
+
+
+def _bars_by_space(sheet: DaySheet, entries: list[SheetEntry]) -> dict[int, list[Bar]]:
+    """Each booking on each table it claims, in steps of the grid (cut at its edges)."""
+    start, count = _utc(sheet.starts_at), len(sheet.steps)
+
+    def step_of(moment: datetime, *, up: bool) -> int:
+        offset = _utc(moment) - start
+        index = -(-offset // SHEET_STEP) if up else offset // SHEET_STEP
+        return min(max(index, 0), count)
+
+    found = defaultdict(list)
+    for entry in entries:
+        reservation = entry.reservation
+        if reservation.status == Status.CANCELLED:
+            continue  # its tables are free: listed under the grid, not drawn
+        claims = list(reservation.claims.all())
+        held = [(claim.space, claim.ends_at) for claim in claims] or [(reservation.space, reservation.ends_at)]
+        for space, until in held:
+            bar = Bar(
+                entry,
+                space,
+                first=step_of(reservation.starts_at, up=False),
+                last=step_of(reservation.ends_at, up=True),
+                until=step_of(until, up=True),
+                from_before=_utc(reservation.starts_at) < start,
+                goes_on=_utc(until) > start + count * SHEET_STEP,
+                reset_until=until,
+            )
+            if bar.until > bar.first:
+                found[space.pk].append(bar)
+    return found
+
+
+def _lanes(bars: list[Bar]) -> list[list[Bar]]:
+    """Bars of one table in as few lanes as keep them apart (one lane unless some overlap)."""
+    lanes: list[list[Bar]] = []
+    for bar in sorted(bars, key=lambda bar: (bar.first, bar.until, bar.reservation.pk)):
+        lane = next((lane for lane in lanes if lane[-1].until <= bar.first), None)
+        if lane is None:
+            lanes.append([bar])
+        else:
+            lane.append(bar)
+    return lanes
+
+
+def _cells(lane: list[Bar], columns: list[Column]) -> list[Cell]:
+    """A lane's cells from the first step to the last: free steps one by one, each bar as one cell
+    over its steps, its buffer as another."""
+    cells, index = [], 0
+    for bar in lane:  # in order, apart
+        cells += [Cell(1, columns[free]) for free in range(index, bar.first)]
+        index = max(index, bar.first)
+        if bar.has_body:
+            cells.append(Cell(bar.last - bar.first, columns[bar.first], bar=bar))
+            index = bar.last
+        if bar.has_buffer:
+            cells.append(Cell(bar.until - index, columns[index], bar=bar, buffer=True))
+            index = bar.until
+    return cells + [Cell(1, columns[free]) for free in range(index, len(columns))]
+
+
+def timeline(sheet: DaySheet, entries: list[SheetEntry]) -> Timeline:
+    """The sheet's timeline: per area (the spaces' category) a row per table, more where its bars
+    would overlap; every row has a cell per step or a bar's cell spanning its steps."""
+    by_space = _bars_by_space(sheet, entries)
+    columns = _columns(sheet)
+    areas: list[Area] = []
+    for space in sheet.spaces:
+        if not areas or areas[-1].name != space.category:
+            areas.append(Area(space.category, []))
+        lanes = _lanes(by_space.get(space.pk, []))
+        areas[-1].tables.append(TableRow(space, lanes, [_cells(lane, columns) for lane in lanes or [[]]]))
+    return Timeline(columns, areas)
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def step_words(step: SheetStep) -> str:
+    """'10 / 12 covers, 2 parties': what starts in the 15 minutes, against the pacing limit of the
+    same interval; the limits of other intervals or areas it falls in follow ('Terrace 19:00–19:30:
+    6 / 8 covers'), then whether the pacing is full."""
+    own = next(
+        (
+            count
+            for count in step.pacing
+            if not count.rule.area
+            and _utc(count.window.starts_at) == _utc(step.starts_at)
+            and _utc(count.window.ends_at) == _utc(step.ends_at)
+        ),
+        None,
+    )
+    rule = own.rule if own else None
+    covers = (
+        f"{step.covers} / {rule.max_covers} covers"
+        if rule and rule.max_covers is not None
+        else plural(step.covers, "cover", "covers")
+    )
+    parties = (
+        f"{step.parties} / {rule.max_parties} parties"
+        if rule and rule.max_parties is not None
+        else plural(step.parties, "party", "parties")
+    )
+    words = [f"{covers}, {parties}"]
+    zone = step.starts_at.tzinfo
+    for count in step.pacing:
+        if count is own:
+            continue
+        limits = []
+        if count.rule.max_covers is not None:
+            limits.append(f"{count.covers} / {count.rule.max_covers} covers")
+        if count.rule.max_parties is not None:
+            limits.append(f"{count.parties} / {count.rule.max_parties} parties")
+        since, until = count.window.starts_at.astimezone(zone), count.window.ends_at.astimezone(zone)
+        where = f"{count.rule.area} " if count.rule.area else ""
+        words.append(f"{where}{since:%H:%M}–{until:%H:%M}: {', '.join(limits)}")
+    text = "; ".join(words)
+    if step.over:
+        return f"{text} (over the limit)"
+    if step.full:
+        return f"{text} (full)"
+    return text
