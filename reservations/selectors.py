@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from core.replica import lag_tolerant
@@ -16,7 +16,7 @@ from reservations import capacity
 from reservations.capacity import Seating
 from reservations.exceptions import PolicyViolation
 from reservations.models import Reservation, SpaceClaim
-from reservations.periods import opening_periods, stay_period
+from reservations.periods import local_datetime, opening_periods, stay_period
 from reservations.pricing import price_for
 from reservations.services import allocation, rules
 from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE
@@ -392,8 +392,6 @@ def sheet_services(setup: capacity.Setup, day: date) -> list[Service]:
         start = min((start for start, _ in spans), key=_instant)
         end = max((end for _, end in spans), key=_instant)
     else:
-        from reservations.periods import local_datetime
-
         start = local_datetime(venue, day, datetime.min.time())
         end = local_datetime(venue, day + timedelta(days=1), datetime.min.time())
     return [*services, Service(WHOLE_DAY, "Whole day", start, end)]
@@ -495,8 +493,6 @@ def day_sheet(
     service across a clock change has its real number of columns. Two queries after the venue's
     rules (the spaces; the bookings with their guests, spaces and claims), whatever their number.
     """
-    from django.db.models import Exists, OuterRef, Prefetch
-
     now = now or timezone.now()
     setup = setup or rules.setup(venue)
     service = service or sheet_services(setup, day)[-1]
