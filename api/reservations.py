@@ -82,6 +82,7 @@ Reference = Annotated[
 class SlotOut(Schema):
     starts_at: datetime
     ends_at: datetime
+    seats_left: int | None = Field(None, description="A session of a space sold by the seat: the seats still free.")
 
 
 class SpaceSlotsOut(Schema):
@@ -168,6 +169,8 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
         key = id(entry)
         if key not in slots:
             slots[key] = {"starts_at": iso(entry.starts_at), "ends_at": iso(entry.ends_at)}
+            if entry.seats_left is not None:
+                slots[key]["seats_left"] = entry.seats_left
         return slots[key]
 
     payload = {

@@ -184,12 +184,15 @@ def seatings(
     singles = [
         space
         for space in spaces
-        if space.is_active and space.fits(party_size) and (not category or space.category == category)
+        if space.is_active
+        and not space.sold_by_seat  # booked by its sessions' seats, never given as a table
+        and space.fits(party_size)
+        and (not category or space.category == category)
     ]
     singles.sort(key=lambda space: (space.capacity, space.pk in in_combination, space.name, space.pk))
     found = [Seating((space,)) for space in singles]
     if combine:
-        bookable = {space.pk for space in spaces if space.is_active}
+        bookable = {space.pk for space in spaces if space.is_active and not space.sold_by_seat}
         combos = [
             combination
             for combination in setup.combinations

@@ -1,5 +1,7 @@
-"""Reservations and their history. PostgreSQL itself refuses two active bookings of one space
-whose periods overlap (the exclusion constraint below): double booking is impossible by design."""
+"""Reservations and their history. A booking claims the spaces it takes (SpaceClaim), and PostgreSQL
+itself refuses two active claims of one space whose periods overlap (the exclusion constraint
+there): double booking is impossible by design. A space sold by the seat takes no claim: its seats
+are counted under the space's lock (reservations/services/allocation.py)."""
 
 import secrets
 
@@ -116,15 +118,6 @@ class Reservation(models.Model):
     class Meta:
         ordering = ["starts_at", "pk"]
         constraints = [
-            ExclusionConstraint(
-                name="reservation_no_overlap",
-                expressions=[
-                    ("space", RangeOperators.EQUAL),
-                    (TsTzRange("starts_at", "ends_at", models.Value("[)")), RangeOperators.OVERLAPS),
-                ],
-                condition=Q(status__in=["held", "confirmed"]),
-                violation_error_message="This space is already booked for an overlapping period.",
-            ),
             models.CheckConstraint(
                 condition=Q(starts_at__lt=models.F("ends_at")), name="reservation_starts_before_end"
             ),

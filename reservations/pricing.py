@@ -21,12 +21,14 @@ def price_for(venue: Venue, space: Space, nights: int = 1) -> Decimal:
     return space.price * nights if venue.uses_nights else space.price
 
 
-def booking_price(taken, starts_at: datetime, ends_at: datetime) -> Decimal:
-    """What booking a space, or a seating (combined tables: the sum of theirs), costs for the period."""
+def booking_price(taken, starts_at: datetime, ends_at: datetime, party_size: int = 1) -> Decimal:
+    """What booking a space, or a seating (combined tables: the sum of theirs), costs for the period;
+    a space sold by the seat costs its price per seat."""
     spaces = [taken] if isinstance(taken, Space) else list(taken.spaces)
     venue = spaces[0].venue
     nights = nights_between(venue, starts_at, ends_at) if venue.uses_nights else 1
-    return sum((price_for(venue, space, nights) for space in spaces), Decimal("0"))
+    total = sum((price_for(venue, space, nights) for space in spaces), Decimal("0"))
+    return total * party_size if spaces[0].sold_by_seat else total
 
 
 def up_front(venue: Venue, *, space: Space, price: Decimal, party_size: int) -> Decimal:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core.replica import lag_tolerant
@@ -20,13 +20,14 @@ from reservations.periods import local_datetime, opening_periods, stay_period
 from reservations.pricing import price_for
 from reservations.services import allocation, rules
 from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE
-from spaces.models import Space, Venue
+from spaces.models import Session, Space, Venue
 
 
 @dataclass(frozen=True)
 class Slot:
     starts_at: datetime
     ends_at: datetime
+    seats_left: int | None = None  # a session of a space sold by the seat: the seats still free
 
     @property
     def minutes(self) -> int:
@@ -125,6 +126,9 @@ def venue_availability(
     )
     singles = [seating.space for seating in seatings if seating.combination is None]
 
+    sold_by_seat = [space for space in bookable if space.sold_by_seat and (not category or space.category == category)]
+    if sold_by_seat and not venue.uses_nights:
+        result.spaces = _sessions(venue, day, sold_by_seat, party_size, now=now, exclude=exclude)
     if venue.uses_nights:
         nights = 1 if nights is None else nights
         if not 1 <= nights <= MAX_NIGHTS:
@@ -144,7 +148,7 @@ def venue_availability(
     latest = now + timedelta(days=venue.max_advance_days)
     candidates = [slot for slot in candidates if earliest <= _instant(slot.starts_at) <= latest]
     if not candidates or not seatings:
-        result.spaces = [SpaceAvailability(space, []) for space in singles]
+        result.spaces += [SpaceAvailability(space, []) for space in singles]
         return result
 
     spaces = {space.pk: space for seating in seatings for space in seating.spaces}
@@ -206,6 +210,51 @@ def venue_availability(
             for index, slot in enumerate(candidates)
             for category in categories
         ]
+    return result
+
+
+def _sessions(
+    venue: Venue, day: date, spaces: list[Space], party_size: int, *, now, exclude
+) -> list[SpaceAvailability]:
+    """Each space sold by the seat with its sessions on `day` that have seats for the party, each
+    slot with its seats left; within the lead time and window, not closed. Three queries."""
+    earliest = now + timedelta(minutes=venue.min_lead_minutes)
+    latest = now + timedelta(days=venue.max_advance_days)
+    sessions = Session.objects.filter(space__in=spaces).filter(
+        Q(date=day) | Q(date__isnull=True, weekday=day.weekday())
+    )
+    found = []  # (session, start, end)
+    for session in sessions.order_by("starts_at", "pk"):
+        start = local_datetime(venue, day, session.starts_at)
+        if earliest <= _instant(start) <= latest:
+            found.append(
+                (session, start, (_instant(start) + timedelta(minutes=session.minutes)).astimezone(venue.zone))
+            )
+    taken = defaultdict(int)
+    spans = []
+    if found:
+        spans = rules.closures_meeting(
+            venue, min(_instant(s) for _, s, _ in found), max(_instant(e) for _, _, e in found)
+        )
+        booked = Reservation.objects.blocking(now).filter(
+            space__in=spaces, starts_at__in=[_instant(start) for _, start, _ in found]
+        )
+        if exclude is not None:
+            booked = booked.exclude(pk=exclude.pk)
+        for space_id, starts_at, seats in booked.values_list("space_id", "starts_at").annotate(seats=Sum("party_size")):
+            taken[(space_id, starts_at)] = seats
+    result = []
+    for space in spaces:
+        slots = []
+        for session, start, end in found:
+            closed = any(
+                (span.whole_venue or span.closes(space)) and span.starts_at < end and start < span.ends_at
+                for span in spans
+            )
+            left = session.seats - taken[(space.pk, _instant(start))]
+            if session.space_id == space.pk and not closed and left >= party_size:
+                slots.append(Slot(start, end, seats_left=left))
+        result.append(SpaceAvailability(space, slots, space.price * party_size))
     return result
 
 

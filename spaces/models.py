@@ -220,7 +220,11 @@ class Space(models.Model):
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="Per booking in slot mode, per night in night mode. May be zero.",
+        help_text="Per booking in slot mode, per night in night mode, per seat where sold by the seat. May be zero.",
+    )
+    sold_by_seat = models.BooleanField(
+        default=False,
+        help_text="A class, tour or tasting menu: sold by the seat in its sessions, a party taking a seat per guest.",
     )
     is_active = models.BooleanField("bookable", default=True)
     description = models.TextField(blank=True)
@@ -360,6 +364,45 @@ class Closure(models.Model):
             errors["area"] = "Close either one space or an area, not both."
         if errors:
             raise ValidationError(errors)
+
+
+class Session(models.Model):
+    """When a space sold by the seat runs (a class, a tour, a tasting menu), and how many seats it
+    offers: every week on a weekday, or once on a date. Sessions keep their own times, whatever the
+    venue's opening hours."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="sessions")
+    weekday = models.PositiveSmallIntegerField(
+        choices=OpeningHours.Weekday.choices, null=True, blank=True, help_text="Every week on this day; or a date."
+    )
+    date = models.DateField(null=True, blank=True, help_text="Once, on this date.")
+    starts_at = models.TimeField("starts at")
+    minutes = models.PositiveIntegerField(
+        "length (minutes)", validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
+    )
+    seats = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["space", "date", "weekday", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weekday__isnull=True, date__isnull=False)
+                | models.Q(weekday__isnull=False, date__isnull=True),
+                name="session_weekly_or_once",
+            ),
+            models.CheckConstraint(condition=models.Q(seats__gte=1), name="session_has_seats"),
+        ]
+
+    def __str__(self):
+        when = f"{self.date:%Y-%m-%d}" if self.date else f"{self.get_weekday_display()}s"
+        return f"{self.space.name}: {when} {self.starts_at:%H:%M}, {self.seats} seats"
+
+    def runs_on(self, day) -> bool:
+        return self.date == day if self.date is not None else self.weekday == day.weekday()
+
+    def clean(self):
+        if (self.weekday is None) == (self.date is None):
+            raise ValidationError({"weekday": "Give a weekday (every week) or a date (once), not both."})
 
 
 class Shift(models.Model):

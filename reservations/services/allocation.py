@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.db.models import BigIntegerField, Exists, OuterRef, Q, Value
+from django.db.models import BigIntegerField, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Cast
 
 from reservations import capacity
@@ -30,7 +30,7 @@ from reservations.models import Reservation, SpaceClaim, period
 from reservations.services import transitions
 from spaces.models import PacingRule, Space, Venue
 
-NO_OVERLAP_CONSTRAINTS = {"claim_no_overlap", "reservation_no_overlap"}
+NO_OVERLAP_CONSTRAINTS = {"claim_no_overlap"}
 
 
 def _longest_buffer(venue: Venue, spaces) -> timedelta:
@@ -158,6 +158,30 @@ def claim(
 def _is_overlap_violation(error: IntegrityError) -> bool:
     diag = getattr(error.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None) in NO_OVERLAP_CONSTRAINTS
+
+
+# ---------------------------------------------------------------------------------------------
+# Seats
+
+
+def seats_taken(space: Space, starts_at: datetime, *, now, exclude: Reservation | None = None) -> int:
+    """The seats of the session of `space` at `starts_at` that held and confirmed bookings take."""
+    taken = Reservation.objects.blocking(now).filter(space=space, starts_at=starts_at)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    return taken.aggregate(seats=Sum("party_size"))["seats"] or 0
+
+
+def take_seats(space: Space, seats: int, starts_at: datetime, party_size: int, write, *, now, exclude=None):
+    """Lock the space sold by the seat, count the seats its session at `starts_at` has left under
+    the lock, and `write()` when the party's seats are among them. Every booking of the space's
+    sessions queues on that one row lock, so the seats taken never exceed `seats`, however many book
+    at once. Returns the reservation written (or `exclude`, changed), or None when sold out."""
+    with transaction.atomic():
+        list(Space.objects.select_for_update().filter(pk=space.pk).values_list("pk"))
+        if seats_taken(space, starts_at, now=now, exclude=exclude) + party_size > seats:
+            return None
+        return write() or exclude
 
 
 # ---------------------------------------------------------------------------------------------

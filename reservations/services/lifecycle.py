@@ -36,6 +36,11 @@ def _reload(reservation: Reservation) -> Reservation:
     return Reservation.objects.select_related("space__venue").get(pk=reservation.pk)
 
 
+def _as_it_is(reservation: Reservation) -> Reservation:
+    """The booking as it is now, its claims read at once: what a change's history compares with."""
+    return Reservation.objects.select_related("space__venue").prefetch_related("claims__space").get(pk=reservation.pk)
+
+
 def _lock(reservation: Reservation) -> Reservation:
     """Lock the booking's row. FOR NO KEY UPDATE: rows that only point at it (its history, payments,
     refunds) can still be written meanwhile. Locks are taken in one order everywhere (docs/architecture.md):
@@ -87,14 +92,40 @@ def reservation_hold(
     if space is not None and not for_someone_else:
         staff = powers.can(actor, Power.BOOK_FOR_GUESTS, venue)
     rules.check_space_choice(venue, space, staff=staff)
-    setup = rules.setup(venue)
-    starts_at, ends_at = rules.period_for(venue, starts_at, ends_at, party_size=party_size, rules=setup)
+    by_seat = space is not None and space.sold_by_seat
+    setup = None if by_seat else rules.setup(venue)
+    if by_seat:
+        starts_at = starts_at.astimezone(UTC)
+    else:
+        starts_at, ends_at = rules.period_for(venue, starts_at, ends_at, party_size=party_size, rules=setup)
     if idempotency_key and (earlier := _made_with_key(guest, idempotency_key, starts_at, party_size)):
         return earlier  # before the rules: the retry may come after the lead time has passed
-    rules.check_period(venue, starts_at, ends_at, now=now, party_size=party_size, rules=setup)
-    candidates = rules.candidates(
-        venue, space=space, category=category, party_size=party_size, rules=setup, staff=staff or for_someone_else
-    )
+    if by_seat:  # a class or tour: the session sets the times, its seats the party's limit
+        session, ends_at = rules.check_session(space, starts_at, party_size, now=now)
+        candidates = [Seating((space,))]
+    else:
+        rules.check_period(venue, starts_at, ends_at, now=now, party_size=party_size, rules=setup)
+        candidates = rules.candidates(
+            venue, space=space, category=category, party_size=party_size, rules=setup, staff=staff or for_someone_else
+        )
+
+    def new_hold(taken: Seating):
+        price = booking_price(taken, starts_at, ends_at, party_size)
+        return Reservation.objects.create(
+            guest=guest,
+            space=taken.space,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            party_size=party_size,
+            requested_category=category,
+            status=Status.HELD,
+            hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
+            notes=notes,
+            price=price,
+            amount_due=amount_due(venue, space=taken.space, price=price, party_size=party_size),
+            currency=venue.currency,
+            idempotency_key=idempotency_key,
+        )
 
     with transaction.atomic():
         # One guest's holds are counted under a lock on their row, so the cap cannot be raced.
@@ -108,6 +139,15 @@ def reservation_hold(
                 f"You are already holding {held} bookings. Confirm or release one before holding another.",
             )
         candidates = rules.check_closures(venue, candidates, starts_at, ends_at)
+        if by_seat:
+            reservation = allocation.take_seats(
+                space, session.seats, starts_at, party_size, lambda: new_hold(candidates[0]), now=now
+            )
+            if reservation is None:
+                left = session.seats - allocation.seats_taken(space, starts_at, now=now)
+                raise SlotUnavailable(rules.sold_out_message(space, starts_at, left))
+            transitions.record(reservation, Event.HELD, actor, space=space.name)
+            return reservation
         allocation.expire_stale_holds_in_the_way(venue, candidates, starts_at, ends_at, now=now)
         pacing = allocation.Pacing(setup, starts_at, now=now).lock()
         paced = None
@@ -115,27 +155,8 @@ def reservation_hold(
             if refusal := pacing.refusal(candidate.area, party_size):
                 paced = paced or refusal
                 continue
-            price = booking_price(candidate, starts_at, ends_at)
             reservation = allocation.claim(
-                candidate,
-                starts_at,
-                ends_at,
-                lambda candidate=candidate, price=price: Reservation.objects.create(
-                    guest=guest,
-                    space=candidate.space,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    party_size=party_size,
-                    requested_category=category,
-                    status=Status.HELD,
-                    hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
-                    notes=notes,
-                    price=price,
-                    amount_due=amount_due(venue, space=candidate.space, price=price, party_size=party_size),
-                    currency=venue.currency,
-                    idempotency_key=idempotency_key,
-                ),
-                venue=venue,
+                candidate, starts_at, ends_at, lambda candidate=candidate: new_hold(candidate), venue=venue
             )
             if reservation is None:
                 continue  # taken by a concurrent booking a moment ago: try the next candidate
@@ -250,6 +271,8 @@ def _accepted_now(current: Reservation, *, now: datetime) -> bool:
         rules.check_closures(venue, [_seating_of(current)], current.starts_at, current.ends_at)
     except PolicyViolation:
         return False
+    if current.space.sold_by_seat:
+        return True  # its seats are counted under the space's lock, by take_seats
     pacing = allocation.Pacing(rules.setup(venue), current.starts_at, now=now, exclude=current).lock()
     return pacing.refusal(current.space.category, current.party_size) is None
 
@@ -277,7 +300,14 @@ def reservation_confirm_paid(*, reservation: Reservation, now: datetime | None =
         if not late:
             confirm()
             return True
-        if _accepted_now(current, now=now):
+        if _accepted_now(current, now=now) and current.space.sold_by_seat:
+            session = rules.session_at(current.space, current.starts_at)
+            seats = session.seats if session is not None else 0
+            if allocation.take_seats(
+                current.space, seats, current.starts_at, current.party_size, confirm, now=now, exclude=current
+            ):
+                return True
+        elif _accepted_now(current, now=now):
             venue, seating = current.space.venue, _seating_of(current)
             allocation.expire_stale_holds_in_the_way(
                 venue, [seating], current.starts_at, current.ends_at, now=now, exclude=current
@@ -337,6 +367,17 @@ def reservation_modify(
             rules.check_cutoff(
                 current, "Changes", rules.modification_deadline(current), venue.modification_cutoff_hours, now=now
             )
+        if current.space.sold_by_seat:
+            return _modify_seats(
+                current,
+                actor=actor,
+                staff=staff,
+                starts_at=starts_at,
+                party_size=party_size,
+                space=space,
+                notes=notes,
+                now=now,
+            )
         new_start = starts_at.astimezone(UTC) if starts_at else current.starts_at
         new_party = party_size if party_size is not None else current.party_size
         setup = rules.setup(venue)
@@ -378,9 +419,7 @@ def reservation_modify(
         pacing = allocation.Pacing(setup, new_start, now=now, exclude=current)
         pacing.lock()
 
-        before = _snapshot(current)
-        before_start = current.starts_at
-        summary_before = summary(current)
+        was = _as_it_is(current)
         by_staff = staff and actor.pk != current.guest_id
         paced = None
         for candidate in allocation.without_overlap(venue, candidates, new_start, new_end, now=now, exclude=current):
@@ -408,26 +447,59 @@ def reservation_modify(
             )
             if not moved:
                 continue
-            current = _reload(current)
-            money = reprice(current, moved_from=before_start, staff=staff, by_staff=by_staff, actor=actor, now=now)
-            after = _snapshot(current)
-            if after != before:
-                changed = {
-                    key: {"before": before[key], "after": after[key]} for key in after if after[key] != before[key]
-                }
-                event = transitions.record(current, Event.MODIFIED, actor, changes=changed, **money)
-                if current.status == Status.CONFIRMED:
-                    notifications.enqueue(
-                        current,
-                        Message.MODIFIED,
-                        key=f"modified:{event.pk}",
-                        context={"before": summary_before, "after": summary(current), "by_staff": by_staff},
-                    )
-            return current
+            return _changed(current, was, staff=staff, by_staff=by_staff, actor=actor, now=now)
     if paced is not None:
         raise SlotUnavailable(rules.paced_message(venue, paced, new_start))
     named = space or (None if venue.assigns_spaces else current.space)
     raise SlotUnavailable(rules.unavailable_message(venue, named, new_start, new_party))
+
+
+def _changed(current: Reservation, was: Reservation, *, staff: bool, by_staff: bool, actor, now) -> Reservation:
+    """After a change is written: money follows it, the history says what changed, the guest of a
+    confirmed booking is told. `was` is the booking as it was before the change."""
+    before, summary_before = _snapshot(was), summary(was)
+    current = _reload(current)
+    money = reprice(current, moved_from=was.starts_at, staff=staff, by_staff=by_staff, actor=actor, now=now)
+    after = _snapshot(current)
+    if after != before:
+        changed = {key: {"before": before[key], "after": after[key]} for key in after if after[key] != before[key]}
+        event = transitions.record(current, Event.MODIFIED, actor, changes=changed, **money)
+        if current.status == Status.CONFIRMED:
+            notifications.enqueue(
+                current,
+                Message.MODIFIED,
+                key=f"modified:{event.pk}",
+                context={"before": summary_before, "after": summary(current), "by_staff": by_staff},
+            )
+    return current
+
+
+def _modify_seats(current: Reservation, *, actor, staff, starts_at, party_size, space, notes, now) -> Reservation:
+    """A seat booking changes its party or moves to another session of its space, under the seats'
+    lock (allocation.take_seats), never beyond the session's seats."""
+    seated = current.space
+    if space is not None and space.pk != seated.pk:
+        raise PolicyViolation(f"A booking of {seated.name} stays in its sessions; cancel it to book another.")
+    new_start = starts_at.astimezone(UTC) if starts_at else current.starts_at
+    new_party = party_size if party_size is not None else current.party_size
+    session, new_end = rules.check_session(seated, new_start, new_party, now=now)
+    was = _as_it_is(current)
+    by_staff = staff and actor.pk != current.guest_id
+
+    def write():
+        Reservation.objects.filter(pk=current.pk).update(
+            starts_at=new_start,
+            ends_at=new_end,
+            party_size=new_party,
+            notes=notes if notes is not None else current.notes,
+            price=booking_price(seated, new_start, new_end, new_party),
+            updated_at=now,
+        )
+
+    if allocation.take_seats(seated, session.seats, new_start, new_party, write, now=now, exclude=current) is None:
+        left = session.seats - allocation.seats_taken(seated, new_start, now=now, exclude=current)
+        raise SlotUnavailable(rules.sold_out_message(seated, new_start, left))
+    return _changed(current, was, staff=staff, by_staff=by_staff, actor=actor, now=now)
 
 
 def reservation_modify_preview(**kwargs) -> dict:

@@ -16,7 +16,7 @@ from reservations.models import Reservation
 from reservations.periods import format_local, nights_between, on_grid, periods_around
 from reservations.wording import contact_words, duration_words, space_noun
 from spaces import powers
-from spaces.models import Closure, Combination, Space, Venue
+from spaces.models import Closure, Combination, Session, Space, Venue
 from spaces.powers import Power
 
 MAX_NIGHTS = 30  # the longest stay booked online; the availability search offers the same
@@ -67,10 +67,37 @@ def period_for(
     return starts_at, ends_at
 
 
-def check_period(
-    venue: Venue, starts_at: datetime, ends_at: datetime, *, now: datetime, party_size: int, rules: Setup
-) -> None:
-    """Raise PolicyViolation unless the period is one this venue takes bookings for, for this party."""
+def session_at(space: Space, starts_at: datetime) -> Session | None:
+    """The session of a space sold by the seat that starts at `starts_at` (its local day and time)."""
+    local = starts_at.astimezone(space.venue.zone)
+    for session in space.sessions.all():
+        if session.runs_on(local.date()) and session.starts_at == local.time().replace(tzinfo=None):
+            return session
+    return None
+
+
+def check_session(space: Space, starts_at: datetime, party_size: int, *, now: datetime) -> tuple[Session, datetime]:
+    """Refuse a seat booking for a time the space has no session, a party bigger than the session's
+    seats, or a start outside the venue's lead time and window; the session and its end."""
+    venue = space.venue
+    session = session_at(space, starts_at)
+    if session is None:
+        raise PolicyViolation(f"{space.name} has no session at {format_local(venue, starts_at)}.", field="starts_at")
+    check_window(venue, starts_at, now=now)
+    if party_size > session.seats:
+        raise PolicyViolation(f"{space.name} has {session.seats} seats a session.", field="party_size")
+    return session, starts_at + timedelta(minutes=session.minutes)
+
+
+def sold_out_message(space: Space, starts_at: datetime, left: int) -> str:
+    when = format_local(space.venue, starts_at)
+    if left <= 0:
+        return f"{space.name} at {when} is sold out."
+    return f"{space.name} at {when} is sold out for your party: {left} seat{'s' if left != 1 else ''} left."
+
+
+def check_window(venue: Venue, starts_at: datetime, *, now: datetime) -> None:
+    """Refuse a start that has passed, is within the venue's lead time or beyond its booking window."""
     earliest = now + timedelta(minutes=venue.min_lead_minutes)
     if starts_at < earliest:
         if starts_at < now:
@@ -87,6 +114,13 @@ def check_period(
             f"(until {format_local(venue, latest)}).",
             field="starts_at",
         )
+
+
+def check_period(
+    venue: Venue, starts_at: datetime, ends_at: datetime, *, now: datetime, party_size: int, rules: Setup
+) -> None:
+    """Raise PolicyViolation unless the period is one this venue takes bookings for, for this party."""
+    check_window(venue, starts_at, now=now)
     if venue.uses_nights:
         _check_stay(venue, starts_at, ends_at)
     else:
@@ -287,7 +321,7 @@ def check_actor(reservation: Reservation, actor, power: Power = Power.CHANGE_BOO
 
 def check_space_choice(venue: Venue, space: Space | None, *, staff: bool) -> None:
     """Where the venue assigns its spaces a guest asks for a time, not for table 7: only staff choose."""
-    if space is not None and venue.assigns_spaces and not staff:
+    if space is not None and venue.assigns_spaces and not staff and not space.sold_by_seat:
         noun = space_noun(venue)
         raise PolicyViolation(
             f"{venue.name} assigns the {noun}: ask for a time and party size, not for a particular {noun}.",
