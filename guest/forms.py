@@ -209,7 +209,11 @@ class ChoiceForm(forms.Form):
         if starts_at is None or self.errors:
             return data
         venue = self.venue
-        if data.get("ends_at") is None:
+        space = data.get("space")
+        session = rules.session_at(space, starts_at) if space is not None and space.sold_by_seat else None
+        if session is not None:  # a class or tour: the session sets the end
+            data["ends_at"] = (starts_at.astimezone(UTC) + timedelta(minutes=session.minutes)).astimezone(venue.zone)
+        elif data.get("ends_at") is None:
             if venue.uses_nights:
                 arrival = starts_at.astimezone(venue.zone).date()
                 data["ends_at"] = stay_period(venue, arrival, data.get("nights") or 1)[1]

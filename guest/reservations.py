@@ -181,7 +181,10 @@ def _choice_context(venue, form: ChoiceForm) -> dict:
             ends_at=data["ends_at"],
         )
         priced = list(seating.spaces) if seating is not None else []
-    price = sum((price_for(venue, one, data.get("nights") or 1) for one in priced), Decimal("0")) or None
+    price = sum((price_for(venue, one, data.get("nights") or 1) for one in priced), Decimal("0"))
+    if space is not None and space.sold_by_seat:
+        price *= data["party_size"]  # a price per seat
+    price = price or None
     return {
         "venue": venue,
         "choice": data,
