@@ -386,6 +386,22 @@ def start_checkout(request, reference: Reference):
     return _with_checkout(reservation)
 
 
+@router.post(
+    "/reservations/{reference}/confirm",
+    response={200: ReservationOut, **error_responses(401, 404, 409, 422)},
+    summary="Confirm a held booking",
+)
+def confirm_reservation(request, reference: Reference):
+    """Confirm the caller's held booking (a hold made with a staff tool, or an offer). Confirming a
+    confirmed booking changes nothing. 409 once the hold has run out; 422 while it is to be paid
+    first (`POST /api/reservations/{reference}/checkout`) or when it was cancelled."""
+    user = _user(request)
+    reservation = Reservation.objects.select_related("space__venue").filter(reference=reference).first()
+    if reservation is None:
+        raise HttpError(404, "Reservation not found.")
+    return reservation_confirm(reservation=reservation, actor=user)
+
+
 class Pages(LimitOffsetPagination):
     """?limit=&offset=, bounded: PostgreSQL's LIMIT and OFFSET are bigints, and a larger number was a 500."""
 

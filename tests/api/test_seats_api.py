@@ -58,3 +58,41 @@ def test_seats_are_booked_like_a_table_and_a_full_session_is_409_sold_out(pasta_
     assert first.json()["price"] == "350.00"
     assert second.status_code == 409
     assert second.json()["detail"].endswith("is sold out for your party: 2 seats left.")
+
+
+def test_a_held_booking_is_confirmed_by_its_guest_and_no_one_else(pasta_class):
+    from reservations.services import reservation_hold
+
+    venue = pasta_class.venue
+    guest = make_user("held@example.com")
+    held = reservation_hold(
+        guest=guest, space=pasta_class, starts_at=at(venue, next_weekday(venue, SATURDAY), "10:00"), party_size=2
+    )
+    url = f"/api/reservations/{held.reference}/confirm"
+
+    stranger = logged_in(make_user("stranger@example.com")).post(url)
+    confirmed = logged_in(guest).post(url)
+    again = logged_in(guest).post(url)
+
+    assert stranger.status_code == 404
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+    assert again.status_code == 200 and again.json()["status"] == "confirmed"
+
+
+def test_a_hold_that_ran_out_is_409_on_confirm(pasta_class):
+    from django.utils import timezone
+
+    from reservations.models import Reservation
+    from reservations.services import reservation_hold
+
+    venue = pasta_class.venue
+    guest = make_user("late@example.com")
+    held = reservation_hold(
+        guest=guest, space=pasta_class, starts_at=at(venue, next_weekday(venue, SATURDAY), "10:00"), party_size=2
+    )
+    Reservation.objects.filter(pk=held.pk).update(hold_expires_at=timezone.now())
+
+    response = logged_in(guest).post(f"/api/reservations/{held.reference}/confirm")
+
+    assert response.status_code == 409
+    assert "Your hold ran out" in response.json()["detail"]
