@@ -517,6 +517,61 @@ class DaySheet:
     steps: list[SheetStep]
     covers: int = 0  # guests of the bookings starting in the service
     parties: int = 0
+    sessions: list["SessionSeats"] = field(default_factory=list)  # of its spaces sold by the seat
+
+
+@dataclass
+class SessionSeats:
+    """A session of a space sold by the seat starting in the sheet's service: the seats its held and
+    confirmed bookings take, of the seats it offers."""
+
+    session: Session
+    starts_at: datetime  # in the venue's zone
+    ends_at: datetime
+    reservations: list[Reservation]  # starting then, by start: those listed, cancelled ones too
+
+    @property
+    def space(self) -> Space:
+        return self.session.space
+
+    @property
+    def seats(self) -> int:
+        return self.session.seats
+
+    @property
+    def taken(self) -> int:
+        holding = (Reservation.Status.HELD, Reservation.Status.CONFIRMED)
+        return sum(reservation.party_size for reservation in self.reservations if reservation.status in holding)
+
+    @property
+    def words(self) -> str:
+        """'Pasta class 10:00–13:00 — 7 of 12 seats taken'."""
+        when = f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+        return f"{self.space.name} {when} — {self.taken} of {self.seats} seats taken"
+
+
+def _session_seats(venue: Venue, day: date, start: datetime, end: datetime, found: list[Reservation]):
+    """The sessions of the venue's spaces sold by the seat that start in [start, end) of its local
+    `day`, with the bookings of `found` starting then. One query."""
+    sessions = (
+        Session.objects.filter(space__venue=venue, space__sold_by_seat=True)
+        .filter(Q(date=day) | Q(date__isnull=True, weekday=day.weekday()))
+        .select_related("space")
+    )
+    result = []
+    for session in sessions:
+        begins = _instant(local_datetime(venue, day, session.starts_at))
+        if start <= begins < end:
+            booked = [r for r in found if r.space_id == session.space_id and _instant(r.starts_at) == begins]
+            result.append(
+                SessionSeats(
+                    session,
+                    begins.astimezone(venue.zone),
+                    (begins + timedelta(minutes=session.minutes)).astimezone(venue.zone),
+                    booked,
+                )
+            )
+    return sorted(result, key=lambda seats: (seats.starts_at, seats.space.name, seats.session.pk))
 
 
 def held_until(reservation: Reservation) -> datetime:
@@ -537,10 +592,12 @@ def day_sheet(
     bookings that meet it, also those that began in the previous service and reach into it, and those
     that start in it until they end (buffer included); the covers starting per 15 minutes against the
     pacing rules. Expired bookings and holds that ran out are left out; cancelled ones are listed.
+    The sessions of its spaces sold by the seat that start in the service come with their seats taken.
 
     Steps are laid from the service's start in absolute time and shown in the venue's zone, so a
     service across a clock change has its real number of columns. Two queries after the venue's
-    rules (the spaces; the bookings with their guests, spaces and claims), whatever their number.
+    rules (the spaces; the bookings with their guests, spaces and claims; the day's sessions),
+    whatever their number.
     """
     now = now or timezone.now()
     setup = setup or rules.setup(venue)
@@ -619,4 +676,5 @@ def day_sheet(
         steps=steps,
         covers=sum(reservation.party_size for reservation in in_service),
         parties=len(in_service),
+        sessions=_session_seats(venue, day, start, end, found),
     )

@@ -9,7 +9,18 @@ from django.db.models import Count
 
 from accounts.models import User
 from spaces.admin_scope import VenueScoped, VenueScopedInline, VenueTimeZoneAdmin, local_wall_time
-from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, TurnTime, Venue, VenueRole
+from spaces.models import (
+    Closure,
+    Combination,
+    OpeningHours,
+    PacingRule,
+    Session,
+    Shift,
+    Space,
+    TurnTime,
+    Venue,
+    VenueRole,
+)
 from spaces.powers import Power
 
 
@@ -115,8 +126,8 @@ class SettingsInline(VenueScopedInline, admin.TabularInline):
 
 class SpaceInline(SettingsInline):
     model = Space
-    fields = ["name", "category", "capacity", "min_party_size", "price", "buffer_minutes", "is_active"]
-    show_change_link = True
+    fields = ["name", "category", "capacity", "min_party_size", "price", "sold_by_seat", "buffer_minutes", "is_active"]
+    show_change_link = True  # a space sold by the seat has its sessions on its own page
 
 
 class CombinationForm(forms.ModelForm):
@@ -386,14 +397,47 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         return venue.space_count
 
 
+class SessionFormSet(forms.BaseInlineFormSet):
+    """A session runs every week on a weekday or once on a date (the model's clean says which is
+    missing), and only a space sold by the seat has sessions: as the space's form on the same page
+    leaves it (the formset's instance; each session's own `space` is read from the database)."""
+
+    def clean(self):
+        super().clean()
+        if self.instance.sold_by_seat:
+            return
+        for form in self.forms:
+            if self._should_delete_form(form) or (not form.has_changed() and form.instance.pk is None):
+                continue
+            form.add_error(
+                None,
+                f"Only a space sold by the seat has sessions: tick “sold by seat” for {self.instance.name}, "
+                "or delete this session.",
+            )
+
+
+class SessionInline(VenueScopedInline, admin.TabularInline):
+    """A space's sessions, on the space's page: its venue's managers change them."""
+
+    model = Session
+    formset = SessionFormSet
+    fields = ["weekday", "date", "starts_at", "minutes", "seats"]
+    venue_path = "space__venue"
+    parent_venue_path = "venue"
+    view_power = change_power = delete_power = Power.MANAGE_VENUE
+    extra = 0
+    verbose_name_plural = "sessions (when a space sold by the seat runs, and its seats)"
+
+
 @admin.register(Space)
 class SpaceAdmin(VenueScoped, admin.ModelAdmin):
     view_power = change_power = add_power = delete_power = Power.MANAGE_VENUE
-    list_display = ["name", "venue", "category", "capacity", "min_party_size", "price", "is_active"]
-    list_filter = [("venue", admin.RelatedOnlyFieldListFilter), "is_active", "category"]
+    list_display = ["name", "venue", "category", "capacity", "min_party_size", "price", "sold_by_seat", "is_active"]
+    list_filter = [("venue", admin.RelatedOnlyFieldListFilter), "is_active", "sold_by_seat", "category"]
     list_select_related = ["venue"]
     search_fields = ["name", "category", "venue__name"]
     autocomplete_fields = ["venue"]
+    inlines = [SessionInline]
 
 
 @admin.register(Closure)

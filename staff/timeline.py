@@ -5,6 +5,8 @@ A booking is a cell spanning its steps (colspan: no inline style, which the page
 Policy would refuse), followed by a lighter cell for the table's buffer. A booking of combined
 tables has a bar on each of its tables. Where bars of one table would overlap (a no-show's table
 given again), the table gets another lane, a row of its own, rather than one bar hiding another.
+The bookings of one session of a space sold by the seat share one bar (the others listed on it),
+and the space's row says the seats they take.
 """
 
 from collections import defaultdict
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reservations.models import Reservation
-from reservations.selectors import SHEET_STEP, DaySheet, SheetStep
+from reservations.selectors import SHEET_STEP, DaySheet, SessionSeats, SheetStep
 from spaces.models import Space
 
 Status = Reservation.Status
@@ -75,6 +77,7 @@ class Bar:
     from_before: bool  # began before the grid (the previous service)
     goes_on: bool  # lasts beyond the grid
     reset_until: datetime  # the end of the table's buffer after it
+    others: list[SheetEntry] = field(default_factory=list)  # the session's other bookings (sold by the seat)
 
     @property
     def reservation(self) -> Reservation:
@@ -104,6 +107,7 @@ class TableRow:
     space: Space
     lanes: list[list[Bar]]
     cells: list[list[Cell]]  # per lane, across every step
+    sessions: list[SessionSeats] = field(default_factory=list)  # sold by the seat: its sessions in the service
 
     @property
     def span(self) -> int:
@@ -161,6 +165,7 @@ def _bars_by_space(sheet: DaySheet, entries: list[SheetEntry]) -> dict[int, list
         return min(max(index, 0), count)
 
     found = defaultdict(list)
+    sessions = {}  # (space, start): the bar of a session of a space sold by the seat
     for entry in entries:
         reservation = entry.reservation
         if reservation.status == Status.CANCELLED:
@@ -178,8 +183,14 @@ def _bars_by_space(sheet: DaySheet, entries: list[SheetEntry]) -> dict[int, list
                 goes_on=_utc(until) > start + count * SHEET_STEP,
                 reset_until=until,
             )
-            if bar.until > bar.first:
-                found[space.pk].append(bar)
+            if bar.until <= bar.first:
+                continue
+            if space.sold_by_seat:
+                shared = sessions.setdefault((space.pk, _utc(reservation.starts_at), bar.until), bar)
+                if shared is not bar:
+                    shared.others.append(entry)
+                    continue
+            found[space.pk].append(bar)
     return found
 
 
@@ -216,12 +227,16 @@ def timeline(sheet: DaySheet, entries: list[SheetEntry]) -> Timeline:
     would overlap; every row has a cell per step or a bar's cell spanning its steps."""
     by_space = _bars_by_space(sheet, entries)
     columns = _columns(sheet)
+    sessions = defaultdict(list)
+    for seats in sheet.sessions:
+        sessions[seats.space.pk].append(seats)
     areas: list[Area] = []
     for space in sheet.spaces:
         if not areas or areas[-1].name != space.category:
             areas.append(Area(space.category, []))
         lanes = _lanes(by_space.get(space.pk, []))
-        areas[-1].tables.append(TableRow(space, lanes, [_cells(lane, columns) for lane in lanes or [[]]]))
+        cells = [_cells(lane, columns) for lane in lanes or [[]]]
+        areas[-1].tables.append(TableRow(space, lanes, cells, sessions.get(space.pk, [])))
     return Timeline(columns, areas)
 
 

@@ -81,7 +81,8 @@ def _free_spaces_to_move_to(
     offers; reservations.services.reservation_modify checks every rule again (pacing, a booking made
     a moment ago).
     """
-    active = [entry for entry in entries if entry.reservation.is_active]
+    # A seat booking stays in its class or tour (its seats are moved by changing the booking): no targets.
+    active = [entry for entry in entries if entry.reservation.is_active and not entry.reservation.space.sold_by_seat]
     bookable = [space for space in spaces if space.is_active]
     if not active or not bookable:
         return

@@ -1,13 +1,28 @@
-from datetime import time
+from datetime import time, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
-from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, TurnTime, Venue, VenueRole
+from reservations.services import reservation_book
+from spaces.models import (
+    Closure,
+    Combination,
+    OpeningHours,
+    PacingRule,
+    Session,
+    Shift,
+    Space,
+    TurnTime,
+    Venue,
+    VenueRole,
+)
+from tests.reservations.conftest import at, next_weekday
 from tests.spaces.factories import VenueFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +42,8 @@ def seed(*args) -> str:
 
 
 def row_counts():
-    models = [Venue, Space, OpeningHours, Shift, TurnTime, PacingRule, Combination, Closure, User, EmailAddress]
+    models = [Venue, Space, OpeningHours, Shift, TurnTime, PacingRule, Combination, Closure, Session, User]
+    models.append(EmailAddress)
     counts = {model.__name__: model.objects.count() for model in models}
     return counts | {"combined tables": Combination.spaces.through.objects.count()}
 
@@ -36,8 +52,8 @@ def test_seed_demo_creates_a_restaurant_a_hotel_and_meeting_rooms():
     output = seed()
 
     assert (
-        "Demo data created: 3 venues, 26 spaces, 17 opening hours, 2 shifts, 4 turn times, 1 pacing rules, "
-        "2 combinations, 1 closures, 4 users, 2 staff roles." in output
+        "Demo data created: 3 venues, 27 spaces, 17 opening hours, 2 shifts, 4 turn times, 1 pacing rules, "
+        "2 combinations, 1 closures, 1 sessions, 4 users, 2 staff roles." in output
     )
     restaurant = Venue.objects.get(name="Trattoria Aurora")
     assert (restaurant.time_zone, restaurant.booking_mode, restaurant.assigns_spaces) == (
@@ -71,7 +87,17 @@ def test_seed_demo_creates_a_restaurant_a_hotel_and_meeting_rooms():
     meeting = Venue.objects.get(name="Foundry Rooms")
     assert (meeting.time_zone, meeting.assigns_spaces) == ("America/New_York", False)
     assert meeting.durations() == [60, 30, 120, 240]
-    assert sorted(space.capacity for space in meeting.spaces.all()) == [4, 8, 12, 20]
+    assert sorted(space.capacity for space in meeting.spaces.filter(sold_by_seat=False)) == [4, 8, 12, 20]
+    pasta = meeting.spaces.get(sold_by_seat=True)
+    assert (pasta.name, pasta.category, pasta.capacity, pasta.price) == ("Pasta class", "Class", 12, Decimal("35.00"))
+    session = pasta.sessions.get()
+    assert (session.weekday, session.date, session.starts_at, session.minutes, session.seats) == (
+        5,
+        None,
+        time(10),
+        180,
+        12,
+    )
     assert {(h.weekday, h.opens_at, h.closes_at) for h in meeting.opening_hours.all()} == {
         (weekday, time(8), time(20)) for weekday in range(5)
     }
@@ -79,7 +105,7 @@ def test_seed_demo_creates_a_restaurant_a_hotel_and_meeting_rooms():
 
 def test_seed_demo_data_passes_model_validation():
     seed()
-    for model in [Venue, Space, OpeningHours, Shift, TurnTime, PacingRule, Combination, Closure]:
+    for model in [Venue, Space, OpeningHours, Shift, TurnTime, PacingRule, Combination, Closure, Session]:
         for instance in model.objects.all():
             instance.full_clean()
 
@@ -105,7 +131,7 @@ def test_seed_demo_fills_in_what_is_missing_and_keeps_what_staff_changed():
 
     assert (
         "Demo data created: 0 venues, 1 spaces, 0 opening hours, 0 shifts, 0 turn times, 0 pacing rules, "
-        "0 combinations, 0 closures, 0 users, 0 staff roles." in output
+        "0 combinations, 0 closures, 0 sessions, 0 users, 0 staff roles." in output
     )
     assert Venue.objects.get(slug="trattoria-aurora").name == "Aurora"
     assert restaurant.spaces.count() == 12
@@ -167,3 +193,29 @@ def test_demo_staff_reaches_the_admin_after_logging_in_and_the_guest_does_not(cl
     client.logout()
     client.post(reverse("account_login"), {"login": "guest@holdfast.local", "password": "holdfast-guest"})
     assert client.get(reverse("admin:spaces_venue_changelist"), follow=True).status_code == 403
+
+
+def test_four_seats_of_the_demo_pasta_class_on_a_saturday_cost_140():
+    seed()
+    venue = Venue.objects.get(slug="foundry-rooms")
+    pasta = venue.spaces.get(name="Pasta class")
+    guest = User.objects.get(email="guest@holdfast.local")
+    saturday = next_weekday(venue, 5)  # a week or more ahead
+    assert saturday - timezone.now().astimezone(venue.zone).date() >= timedelta(days=2)
+
+    booking = reservation_book(guest=guest, space=pasta, starts_at=at(venue, saturday, "10:00"), party_size=4)
+
+    assert (booking.space, booking.party_size, booking.price) == (pasta, 4, Decimal("140.00"))
+    assert booking.starts_at.astimezone(venue.zone).strftime("%A %H:%M") == "Saturday 10:00"
+    assert booking.ends_at - booking.starts_at == timedelta(minutes=180)
+
+
+def test_seeding_again_adds_back_the_pasta_class_session_and_no_other():
+    seed()
+    Session.objects.all().delete()
+
+    output = seed()
+
+    assert "0 spaces," in output and "1 sessions," in output
+    assert Session.objects.get().space.name == "Pasta class"
+    assert "nothing created" in seed()

@@ -4,6 +4,7 @@ pacing, moving a booking from it) and the CSV export of the admin's reservation 
 import csv
 import io
 from datetime import UTC, date, time, timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -17,7 +18,7 @@ from reservations.exports import CSV_COLUMNS
 from reservations.models import Reservation, ReservationEvent
 from reservations.selectors import default_service, sheet_services
 from reservations.services import reservation_book, reservation_cancel, reservation_hold, rules
-from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, VenueRole
+from spaces.models import Closure, Combination, OpeningHours, PacingRule, Session, Shift, Space, VenueRole
 from staff.views import _default_day
 from tests.accounts.test_security import assert_runs_only_what_the_policy_allows
 from tests.booked import write_directly
@@ -834,3 +835,44 @@ def test_a_closed_table_or_a_hold_that_ran_out_is_not_offered_or_shown(staff_cli
     ]
     assert ran_out.pk not in entries_of(response)
     assert response.context["sheet"].covers == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Spaces sold by the seat
+
+
+def test_the_sheet_shows_the_seats_taken_of_each_session_in_one_row_and_constant_queries(
+    staff_client, meeting_rooms, guest, other_guest
+):
+    pasta = Space.objects.create(
+        venue=meeting_rooms, name="Pasta class", capacity=12, price=Decimal("35"), sold_by_seat=True
+    )
+    Session.objects.create(space=pasta, weekday=5, starts_at=time(10), minutes=180, seats=12)
+    Session.objects.create(space=pasta, weekday=4, starts_at=time(10), minutes=180, seats=12)  # not that day
+    saturday = next_weekday(meeting_rooms, 5)
+
+    def seats(guest, party_size):
+        return reservation_book(
+            guest=guest, space=pasta, starts_at=at(meeting_rooms, saturday, "10:00"), party_size=party_size
+        )
+
+    first = seats(guest, 4)
+    with CaptureQueriesContext(connection) as one:
+        sheet(staff_client, meeting_rooms, saturday)
+    second = seats(other_guest, 3)
+    cancelled = seats(make_user("late@example.com"), 2)
+    reservation_cancel(reservation=cancelled, actor=cancelled.guest)
+    with CaptureQueriesContext(connection) as many:
+        response = sheet(staff_client, meeting_rooms, saturday)
+
+    assert len(many) == len(one), "\n".join(query["sql"] for query in many.captured_queries)
+    assert [seats.words for seats in response.context["sheet"].sessions] == [
+        "Pasta class 10:00–13:00 — 7 of 12 seats taken"
+    ]
+    assert "Pasta class 10:00–13:00 — 7 of 12 seats taken" in response.content.decode()
+    row = next(table for table in response.context["timeline"].tables if table.space == pasta)
+    assert len(row.lanes) == 1 and len(row.bars) == 1  # one bar for the session, not one per booking
+    assert row.bars[0].reservation == first
+    assert [other.reservation for other in row.bars[0].others] == [second]
+    assert [seats.taken for seats in row.sessions] == [7]
+    assert set(entries_of(response)) == {first.pk, second.pk, cancelled.pk}  # all listed below

@@ -10,7 +10,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, TurnTime, Venue, VenueRole
+from spaces.models import (
+    Closure,
+    Combination,
+    OpeningHours,
+    PacingRule,
+    Session,
+    Shift,
+    Space,
+    TurnTime,
+    Venue,
+    VenueRole,
+)
 
 STAFF = {"email": "staff@holdfast.local", "password": "holdfast-staff", "name": "Sam Staff"}  # a superuser
 # The restaurant's own staff: its manager, and a host who keeps the day sheet.
@@ -21,6 +32,7 @@ GUEST = {"email": "guest@holdfast.local", "password": "holdfast-guest", "name": 
 
 TUESDAY_TO_SUNDAY = range(1, 7)
 MONDAY_TO_FRIDAY = range(0, 5)
+SATURDAY = 5
 
 # The restaurant's description before it had capacity rules: replaced when they are added to it.
 OLD_RESTAURANT_DESCRIPTION = "Handmade pasta and wood-fired pizza; a terrace in summer. Closed on Mondays."
@@ -135,8 +147,17 @@ VENUES = [
             {"name": "Workshop", "category": "Meeting room", "capacity": 8, "price": Decimal("60.00")},
             {"name": "Boardroom", "category": "Meeting room", "capacity": 12, "price": Decimal("90.00")},
             {"name": "Loft", "category": "Event space", "capacity": 20, "price": Decimal("150.00")},
+            # Sold by the seat (35.00 a guest) in its sessions, whatever the opening hours.
+            {
+                "name": "Pasta class",
+                "category": "Class",
+                "capacity": 12,
+                "price": Decimal("35.00"),
+                "sold_by_seat": True,
+            },
         ],
         "opening_hours": [(weekday, time(8), time(20)) for weekday in MONDAY_TO_FRIDAY],
+        "sessions": [{"space": "Pasta class", "weekday": SATURDAY, "starts_at": time(10), "minutes": 180, "seats": 12}],
     },
 ]
 
@@ -162,6 +183,7 @@ class Command(BaseCommand):
             "pacing rules": 0,
             "combinations": 0,
             "closures": 0,
+            "sessions": 0,
             "users": 0,
             "staff roles": 0,
         }
@@ -184,6 +206,7 @@ class Command(BaseCommand):
                     )
                     created["opening hours"] += hours_created
                 _seed_capacity(venue, data, created, venue_created=venue_created)
+                created["sessions"] += _seed_sessions(venue, data.get("sessions", []))
             created["users"] += _ensure_user(STAFF, is_staff=True, is_superuser=True)
             created["users"] += _ensure_user(GUEST, is_staff=False, is_superuser=False)
             restaurant = Venue.objects.get(slug="trattoria-aurora")
@@ -250,6 +273,24 @@ def _seed_capacity(venue, data, created, *, venue_created):
             },
         )
         created["closures"] += closure_created
+
+
+def _seed_sessions(venue, sessions) -> int:
+    """The sessions of the venue's spaces sold by the seat that are missing (a weekly session is known
+    by its space, weekday and start); none for a space that is gone or no longer sold by the seat."""
+    count = 0
+    for data in sessions:
+        space = Space.objects.filter(venue=venue, name=data["space"], sold_by_seat=True).first()
+        if space is None:
+            continue
+        when = {key: data[key] for key in ("weekday", "starts_at")}
+        _, session_created = _get_or_create(
+            Session,
+            lookup={"space": space, "date": None, **when},
+            defaults={"minutes": data["minutes"], "seats": data["seats"]},
+        )
+        count += session_created
+    return count
 
 
 def _fill_in_capacity_settings(venue, defaults):
