@@ -234,6 +234,62 @@ class SpaceClaim(models.Model):
         return f"{self.space} for {self.reservation}"
 
 
+class WaitlistEntry(models.Model):
+    """A guest's wish for a time that was full: a date, a window of start times (or a session), a
+    party size and optionally an area or space. When capacity frees, the first fitting guest in line
+    is offered it: a hold for the venue's offer window (reservations/services/waitlist.py)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered a place"
+        BOOKED = "booked", "Booked"
+        LEFT = "left", "Left the waitlist"
+        LAPSED = "lapsed", "Offer not taken"
+
+    OPEN_STATUSES = (Status.WAITING, Status.OFFERED)
+
+    guest = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries")
+    venue = models.ForeignKey("spaces.Venue", on_delete=models.CASCADE, related_name="waitlist_entries")
+    space = models.ForeignKey(
+        Space,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="A session's space, or the space the guest picks.",
+    )
+    category = models.CharField(max_length=100, blank=True)
+    day = models.DateField(help_text="The date, in the venue's time zone.")
+    earliest = models.TimeField(help_text="The earliest start the guest would take, local time.")
+    latest = models.TimeField(help_text="The latest start the guest would take, local time.")
+    party_size = models.PositiveIntegerField()
+    nights = models.PositiveIntegerField(default=1, help_text="For a stay: the nights from `day`.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    offer = models.OneToOneField(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="waitlist_entry"
+    )
+    offered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.CheckConstraint(condition=Q(party_size__gte=1), name="waitlist_party_size_positive"),
+            models.CheckConstraint(condition=Q(earliest__lte=models.F("latest")), name="waitlist_window_ordered"),
+            # One open wish per guest and date at a venue: one guest never holds two offers for it.
+            models.UniqueConstraint(
+                fields=["guest", "venue", "day"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="waitlist_one_open_wish_per_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["venue", "day", "status", "created_at"], name="waitlist_line")]
+
+    def __str__(self):
+        return f"{self.guest} for {self.party_size} at {self.venue} on {self.day}"
+
+
 class ReservationEvent(models.Model):
     """One change in a reservation's life, with who made it: the history guests and staff see."""
 

@@ -124,6 +124,12 @@ class Venue(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Bigger parties are asked to call or write. Empty: as many as a table or combination seats.",
     )
+    waitlist_offer_minutes = models.PositiveIntegerField(
+        "waitlist offer (minutes)",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
+        help_text="How long a place freed for the first guest on the waitlist is held for them to confirm.",
+    )
     reminder_lead_hours = models.PositiveIntegerField(
         default=24, help_text="The reminder e-mail goes out this many hours before the start."
     )

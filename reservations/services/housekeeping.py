@@ -9,7 +9,7 @@ from django.utils import timezone
 from reservations import hooks
 from reservations.exceptions import PolicyViolation
 from reservations.models import Reservation, ReservationEvent
-from reservations.services import transitions
+from reservations.services import transitions, waitlist
 
 Status = Reservation.Status
 FINISHED_STATUSES = (Status.CANCELLED, Status.EXPIRED, Status.COMPLETED, Status.NO_SHOW)
@@ -20,10 +20,19 @@ def expire_stale_holds(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         expired = list(
-            Reservation.objects.stale_holds(now).select_for_update(skip_locked=True, no_key=True).order_by("pk")
+            Reservation.objects.stale_holds(now)
+            .select_related("space__venue")
+            .select_for_update(skip_locked=True, no_key=True, of=("self",))
+            .order_by("pk")
         )
         for reservation in expired:
             transitions.expire(reservation, now=now)
+        days = {}
+        for reservation in expired:
+            venue = reservation.space.venue
+            days[(venue.pk, reservation.starts_at.astimezone(venue.zone).date())] = reservation
+        for reservation in days.values():  # each freed day once: its waitlist is offered what is free
+            waitlist.offer_after(reservation, now=now)
     return len(expired)
 
 

@@ -19,7 +19,7 @@ from reservations.exceptions import HoldExpired, NotAllowed, PolicyViolation, Sl
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.periods import format_local, stay_period
 from reservations.pricing import amount_due, booking_price
-from reservations.services import allocation, rules, transitions
+from reservations.services import allocation, rules, transitions, waitlist
 from reservations.services.repricing import reprice
 from reservations.wording import summary
 from spaces import powers
@@ -212,6 +212,7 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
             Reservation.objects.filter(pk=locked.pk).update(amount_due=0)
         if locked.hold_expires_at and locked.hold_expires_at <= now:
             transitions.expire(locked, now=now)
+            waitlist.offer_after(locked, now=now)
             expired = locked
         else:
             transitions.confirm(locked, actor=actor, now=now, details=waived)
@@ -330,6 +331,7 @@ def reservation_expire_hold(*, reservation: Reservation, now: datetime | None = 
         current = _lock(reservation)
         if current.status == Status.HELD:
             transitions.expire(current, now=now)
+            waitlist.offer_after(current, now=now)
         return current
 
 
@@ -461,6 +463,9 @@ def _changed(current: Reservation, was: Reservation, *, staff: bool, by_staff: b
     current = _reload(current)
     money = reprice(current, moved_from=was.starts_at, staff=staff, by_staff=by_staff, actor=actor, now=now)
     after = _snapshot(current)
+    moved = (was.starts_at, was.ends_at, was.space_id) != (current.starts_at, current.ends_at, current.space_id)
+    if moved or current.party_size < was.party_size:
+        waitlist.offer_after(was, now=now)  # what it let go goes to the waitlist
     if after != before:
         changed = {key: {"before": before[key], "after": after[key]} for key in after if after[key] != before[key]}
         event = transitions.record(current, Event.MODIFIED, actor, changes=changed, **money)
@@ -576,4 +581,5 @@ def reservation_cancel(
         hooks.cancelled.call(current, by_staff=by_staff, actor=actor, now=now)
         if not was_confirmed:
             hooks.hold_ended.call(current)
+        waitlist.offer_after(current, now=now)
         return current

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation, ReservationEvent
-from reservations.services import transitions
+from reservations.services import transitions, waitlist
 from reservations.services.lifecycle import _lock, _reload
 from spaces import powers
 from spaces.powers import Power
@@ -32,7 +32,10 @@ def reservation_mark_no_show(*, reservation: Reservation, actor, now: datetime |
             raise PolicyViolation("The party arrived: it cannot be marked as a no-show.")
         if current.starts_at > now:
             raise PolicyViolation("A booking can be marked as a no-show only once it has started.")
+        was_confirmed = current.status == Status.CONFIRMED
         transitions.transition(current, Status.NO_SHOW, actor=actor, now=now)
+        if was_confirmed and current.ends_at > now:  # its table is free for the rest of its time
+            waitlist.offer_after(current, now=now)
         return _reload(current)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from core.replica import pin_to_primary
 from reservations import hooks, notifications
-from reservations.models import OutgoingMessage, Reservation, ReservationEvent, SpaceClaim
+from reservations.models import OutgoingMessage, Reservation, ReservationEvent, SpaceClaim, WaitlistEntry
 
 Status = Reservation.Status
 Event = ReservationEvent.Kind
@@ -58,6 +58,10 @@ def transition(
     Reservation.objects.filter(pk=reservation.pk).update(**changes)
     # The spaces it takes are taken while it is held or confirmed, and free again once it is not.
     SpaceClaim.objects.filter(reservation=reservation).update(active=to in Reservation.ACTIVE_STATUSES)
+    # A waitlist offer ends with its hold: booked when confirmed, lapsed when it ran out or was let go.
+    if to in (Status.CONFIRMED, Status.EXPIRED, Status.CANCELLED):
+        booked = WaitlistEntry.Status.BOOKED if to == Status.CONFIRMED else WaitlistEntry.Status.LAPSED
+        WaitlistEntry.objects.filter(offer=reservation, status=WaitlistEntry.Status.OFFERED).update(status=booked)
     for name, value in changes.items():
         setattr(reservation, name, value)
     record(reservation, EVENT_OF[to], actor, **(details or {}))

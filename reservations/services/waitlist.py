@@ -1,0 +1,173 @@
+"""The waitlist: a guest asks to be told when a full time frees up, and the first fitting guest in
+line is offered the place — a hold for the venue's offer window, made in the same transaction as
+the change that freed it.
+
+Race-free by construction: the waiting entries of a venue's day are taken in order of joining under
+row locks (FOR UPDATE SKIP LOCKED), so two freeings at once work through different guests; and an
+offer is an ordinary hold, so the place it takes is claimed under the same locks and constraint as
+any booking: it can never be offered twice. One open wish per guest and date (a unique constraint)
+means one guest never holds two offers for the same wish.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from reservations.exceptions import BookingError, NotAllowed, PolicyViolation
+from reservations.models import Reservation, WaitlistEntry
+from reservations.periods import local_datetime, stay_period
+from reservations.services import rules
+from spaces import powers
+from spaces.models import Space, Venue
+from spaces.powers import Power
+
+Status = WaitlistEntry.Status
+
+
+def waitlist_join(
+    *,
+    guest,
+    venue: Venue,
+    day: date,
+    earliest: time,
+    latest: time,
+    party_size: int,
+    category: str = "",
+    space: Space | None = None,
+    nights: int = 1,
+    now: datetime | None = None,
+) -> WaitlistEntry:
+    """Put `guest` in line for `day` at `venue`, for a start between `earliest` and `latest`."""
+    now = now or timezone.now()
+    if not venue.is_active:
+        raise PolicyViolation(f"{venue.name} is not taking bookings.", field="venue")
+    if party_size < 1:
+        raise PolicyViolation("The party needs at least one guest.", field="party_size")
+    if venue.uses_nights and not 1 <= nights <= rules.MAX_NIGHTS:
+        raise PolicyViolation(f"A stay lasts 1 to {rules.MAX_NIGHTS} nights.", field="nights")
+    if latest < earliest:
+        raise PolicyViolation("The latest start must not be before the earliest.", field="latest")
+    if space is not None and space.venue_id != venue.pk:
+        raise PolicyViolation(f"{space.name} is not one of {venue.name}'s.", field="space")
+    last_start = local_datetime(venue, day, latest)
+    if last_start <= now:
+        raise PolicyViolation("That time has already passed.", field="day")
+    rules.check_window(
+        venue, max(local_datetime(venue, day, earliest), now + timedelta(minutes=venue.min_lead_minutes)), now=now
+    )
+    try:
+        with transaction.atomic():
+            return WaitlistEntry.objects.create(
+                guest=guest,
+                venue=venue,
+                space=space,
+                category=category,
+                day=day,
+                earliest=earliest,
+                latest=latest,
+                party_size=party_size,
+                nights=nights,
+            )
+    except IntegrityError:
+        raise PolicyViolation(
+            f"You are on {venue.name}'s waitlist for {day:%a %d %b} already; leave it to ask for another time.",
+            field="day",
+        ) from None
+
+
+def waitlist_leave(*, entry: WaitlistEntry, actor, now: datetime | None = None) -> WaitlistEntry:
+    """The guest (or the venue's staff) takes the wish off the line; an offer it holds is released,
+    and goes to the next guest. Leaving twice changes nothing."""
+    from reservations.services.lifecycle import reservation_cancel
+
+    now = now or timezone.now()
+    if actor is None or (actor.pk != entry.guest_id and not powers.may(actor, Power.CHANGE_BOOKINGS, entry.venue_id)):
+        raise NotAllowed("Waitlist entry not found.")
+    with transaction.atomic():
+        current = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("offer").get(pk=entry.pk)
+        if current.status not in WaitlistEntry.OPEN_STATUSES:
+            return current
+        WaitlistEntry.objects.filter(pk=current.pk).update(status=Status.LEFT)
+        current.status = Status.LEFT
+        if current.offer is not None and current.offer.status == Reservation.Status.HELD:
+            reservation_cancel(reservation=current.offer, actor=current.guest, now=now)  # frees it for the next
+        return current
+
+
+def place_in_line(entry: WaitlistEntry) -> int:
+    """1 for the first guest waiting for that date at the venue."""
+    ahead = WaitlistEntry.objects.filter(
+        venue_id=entry.venue_id, day=entry.day, status=Status.WAITING, created_at__lt=entry.created_at
+    ).count()
+    return ahead + 1
+
+
+def starts_to_try(entry: WaitlistEntry) -> list[datetime]:
+    """The start times the wish would take, in order: a session's, or the venue's slot grid within
+    the window (in absolute time, so a DST day has its real starts)."""
+    venue = entry.venue
+    if entry.space is not None and entry.space.sold_by_seat:
+        return [
+            local_datetime(venue, entry.day, session.starts_at)
+            for session in entry.space.sessions.all()
+            if session.runs_on(entry.day) and entry.earliest <= session.starts_at <= entry.latest
+        ]
+    if venue.uses_nights:
+        return [local_datetime(venue, entry.day, venue.check_in_time)]
+    start = local_datetime(venue, entry.day, entry.earliest).astimezone(UTC)
+    end = local_datetime(venue, entry.day, entry.latest).astimezone(UTC)
+    step = timedelta(minutes=venue.slot_interval_minutes)
+    starts = []
+    while start <= end:
+        starts.append(start.astimezone(venue.zone))
+        start += step
+    return starts
+
+
+def offer_freed(*, venue: Venue, day: date, now: datetime | None = None) -> list[WaitlistEntry]:
+    """Offer what is free on `day` at `venue` to its waitlist, first come first served, skipping
+    wishes that do not fit; call it in the transaction of the change that freed a place. Returns the
+    entries offered a place."""
+    from reservations.services.lifecycle import reservation_hold
+
+    now = now or timezone.now()
+    offered = []
+    waiting = (
+        WaitlistEntry.objects.filter(venue=venue, day=day, status=Status.WAITING)
+        .select_related("guest", "venue", "space")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("created_at", "pk")
+    )
+    for entry in waiting:
+        for starts_at in starts_to_try(entry):
+            if starts_at <= now:
+                continue
+            place = {"space": entry.space} if entry.space is not None else {"venue": venue, "category": entry.category}
+            ends_at = stay_period(venue, entry.day, entry.nights)[1] if venue.uses_nights else None
+            try:
+                with transaction.atomic():  # a refused attempt leaves nothing behind
+                    hold = reservation_hold(
+                        guest=entry.guest,
+                        starts_at=starts_at,
+                        ends_at=ends_at,
+                        party_size=entry.party_size,
+                        now=now,
+                        **place,
+                    )
+            except BookingError:
+                continue
+            until = now + timedelta(minutes=venue.waitlist_offer_minutes)
+            Reservation.objects.filter(pk=hold.pk).update(hold_expires_at=until)
+            WaitlistEntry.objects.filter(pk=entry.pk).update(status=Status.OFFERED, offer=hold, offered_at=now)
+            entry.status, entry.offer, entry.offered_at = Status.OFFERED, hold, now
+            offered.append(entry)
+            break
+    return offered
+
+
+def offer_after(reservation: Reservation, *, now: datetime) -> None:
+    """`reservation` let its place go (cancelled, expired, a no-show, moved): offer its day's freed
+    capacity to the waitlist, in the same transaction."""
+    venue = reservation.space.venue
+    offer_freed(venue=venue, day=reservation.starts_at.astimezone(venue.zone).date(), now=now)
