@@ -5,6 +5,8 @@ Each kind has three templates in templates/emails/: `<kind>_subject.txt`, `<kind
 modifications and reminders carry the booking as an .ics calendar file.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -57,6 +59,11 @@ def _context(message: OutgoingMessage) -> dict:
         "url": reservation_url(reservation),
         "site_url": settings.SITE_URL.rstrip("/"),
         **message.context,
+        **(
+            {"until": datetime.fromisoformat(message.context["until"]).astimezone(venue.zone)}
+            if "until" in message.context
+            else {}
+        ),
     }
 
 

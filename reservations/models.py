@@ -336,6 +336,8 @@ class OutgoingMessage(models.Model):
         HOLD_EXPIRED = "hold_expired", "Hold expired"
         REMINDER = "reminder", "Reminder"
         PAYMENT_REFUNDED = "payment_refunded", "Payment refunded (slot gone)"
+        WAITLIST_OFFER = "waitlist_offer", "Waitlist: a place is offered"
+        WAITLIST_LAPSED = "waitlist_lapsed", "Waitlist: the offer was not taken"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -93,7 +93,10 @@ def expire(reservation: Reservation, *, now: datetime) -> Reservation:
         actor=None,
         now=now,
         details={"hold_expired_at": reservation.hold_expires_at.isoformat()},
-        message=(OutgoingMessage.Kind.HOLD_EXPIRED, f"hold_expired:{reservation.pk}", {}),
+        # An offer from the waitlist that was not taken says so (it goes to the next guest).
+        message=(OutgoingMessage.Kind.WAITLIST_LAPSED, f"waitlist_lapsed:{reservation.pk}", {})
+        if WaitlistEntry.objects.filter(offer=reservation).exists()
+        else (OutgoingMessage.Kind.HOLD_EXPIRED, f"hold_expired:{reservation.pk}", {}),
     )
     hooks.hold_ended.call(expired)
     return expired

@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from reservations import notifications
 from reservations.exceptions import BookingError, NotAllowed, PolicyViolation
-from reservations.models import Reservation, WaitlistEntry
+from reservations.models import OutgoingMessage, Reservation, WaitlistEntry
 from reservations.periods import local_datetime, stay_period
 from reservations.services import rules
 from spaces import powers
@@ -23,6 +24,7 @@ from spaces.models import Space, Venue
 from spaces.powers import Power
 
 Status = WaitlistEntry.Status
+Kind = OutgoingMessage.Kind
 
 
 def waitlist_join(
@@ -160,6 +162,9 @@ def offer_freed(*, venue: Venue, day: date, now: datetime | None = None) -> list
             until = now + timedelta(minutes=venue.waitlist_offer_minutes)
             Reservation.objects.filter(pk=hold.pk).update(hold_expires_at=until)
             WaitlistEntry.objects.filter(pk=entry.pk).update(status=Status.OFFERED, offer=hold, offered_at=now)
+            notifications.enqueue(
+                hold, Kind.WAITLIST_OFFER, key=f"waitlist_offer:{hold.pk}", context={"until": until.isoformat()}
+            )
             entry.status, entry.offer, entry.offered_at = Status.OFFERED, hold, now
             offered.append(entry)
             break

@@ -147,3 +147,28 @@ def test_two_places_freed_at_once_go_to_two_guests_and_none_is_offered_twice(res
     assert len({offer.guest_id for offer in offers}) == 2
     active = SpaceClaim.objects.filter(active=True, starts_at=at(restaurant, evening(restaurant), "19:00"))
     assert active.count() == restaurant.spaces.count()  # every table taken once: never offered twice
+
+
+@pytest.mark.django_db
+def test_the_offer_and_its_lapse_are_e_mailed_with_the_deadline_in_the_venues_time(restaurant, mailoutbox):
+    from reservations.models import OutgoingMessage
+    from reservations.notifications import deliver
+
+    booked = fill_seven_pm(restaurant)
+    waiting = join(restaurant, "waiting")
+    reservation_cancel(reservation=booked[0], actor=booked[0].guest)
+    waiting.refresh_from_db()
+    offer = OutgoingMessage.objects.get(kind="waitlist_offer")
+    deliver(offer.pk)
+
+    until = waiting.offer.hold_expires_at.astimezone(restaurant.zone)
+    sent = mailoutbox[-1]
+    assert sent.to == [waiting.guest.email]
+    assert f"is yours until {until:%H:%M}" in sent.subject
+    assert "we are keeping it for you until" in sent.body and waiting.offer.reference in sent.body
+
+    expire_stale_holds(now=waiting.offer.hold_expires_at + timedelta(seconds=1))
+    lapsed = OutgoingMessage.objects.get(kind="waitlist_lapsed")
+    deliver(lapsed.pk, now=waiting.offer.hold_expires_at + timedelta(seconds=2))
+    assert "went to the next guest" in mailoutbox[-1].subject
+    assert not OutgoingMessage.objects.filter(kind="hold_expired", reservation=waiting.offer).exists()
