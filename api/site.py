@@ -18,6 +18,7 @@ from accounts.two_factor import TwoFactorRequired
 from api.reservations import router as reservations_router
 from api.throttle import ApiThrottle
 from api.venues import router as venues_router
+from api.waitlist import router as waitlist_router
 from core.outage import answer_unreadable, unavailable_response
 from core.ratelimit import RateLimited, wait_words
 from payments.services import PaymentUnavailable
@@ -53,6 +54,7 @@ api = NinjaAPI(
 )
 api.add_router("/", venues_router)
 api.add_router("/", reservations_router)
+api.add_router("/", waitlist_router)
 
 
 def _field_name(location) -> str:
