@@ -10,6 +10,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
@@ -46,7 +47,33 @@ def calendar_file(reservation: Reservation) -> bytes:
     return calendar.to_ical()
 
 
+def _wish_context(message: OutgoingMessage) -> dict:
+    """What a message about a waitlist entry says: the wish, in the venue's time."""
+    entry = message.waitlist_entry
+    venue = entry.venue
+    guests = f"{entry.party_size} guest{'s' if entry.party_size != 1 else ''}"
+    return {
+        "entry": entry,
+        "venue": venue,
+        "guest_name": entry.guest.name if entry.guest else "",
+        "what": f"{entry.space.name} for {guests}" if entry.space_id else guests,
+        "day": entry.day,
+        "window": f"{entry.earliest:%H:%M}–{entry.latest:%H:%M}"
+        if entry.earliest != entry.latest
+        else f"{entry.earliest:%H:%M}",
+        "url": settings.SITE_URL.rstrip("/") + reverse("reservations:list"),
+        "site_url": settings.SITE_URL.rstrip("/"),
+        **message.context,
+    }
+
+
+def _venue(message: OutgoingMessage):
+    return message.reservation.space.venue if message.reservation_id else message.waitlist_entry.venue
+
+
 def _context(message: OutgoingMessage) -> dict:
+    if message.reservation_id is None:
+        return _wish_context(message)
     reservation = message.reservation
     venue = reservation.space.venue
     return {
@@ -73,13 +100,13 @@ def _subject(message: OutgoingMessage, context: dict) -> str:
 
 def render_subject(message: OutgoingMessage) -> str:
     """The message's subject line as it was (or will be) sent, for a guest's data export."""
-    with timezone.override(message.reservation.space.venue.zone):
+    with timezone.override(_venue(message).zone):
         return settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _subject(message, _context(message))
 
 
 def build_message(message: OutgoingMessage) -> EmailMultiAlternatives:
     reservation = message.reservation
-    venue = reservation.space.venue
+    venue = _venue(message)
     context = _context(message)
     # Templates show datetimes in the active zone: make it the venue's.
     with timezone.override(venue.zone):

@@ -338,6 +338,7 @@ class OutgoingMessage(models.Model):
         PAYMENT_REFUNDED = "payment_refunded", "Payment refunded (slot gone)"
         WAITLIST_OFFER = "waitlist_offer", "Waitlist: a place is offered"
         WAITLIST_LAPSED = "waitlist_lapsed", "Waitlist: the offer was not taken"
+        WAITLIST_JOINED = "waitlist_joined", "Waitlist: joined"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -345,7 +346,13 @@ class OutgoingMessage(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (gave up)"
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="messages")
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
+    # A message about a wish on the waitlist rather than a booking (the guest joined the line).
+    waitlist_entry = models.ForeignKey(
+        WaitlistEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     to_email = models.EmailField()
     context = models.JSONField(default=dict, blank=True, help_text="What the e-mail says beyond the reservation.")
@@ -363,6 +370,12 @@ class OutgoingMessage(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reservation__isnull=False) | Q(waitlist_entry__isnull=False),
+                name="message_about_a_booking_or_a_wish",
+            )
+        ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} for {self.reservation} to {self.to_email}"
+        return f"{self.get_kind_display()} for {self.reservation or self.waitlist_entry} to {self.to_email}"

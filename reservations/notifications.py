@@ -45,6 +45,20 @@ def enqueue(reservation: Reservation, kind: str, *, key: str, context: dict | No
     return message
 
 
+def enqueue_about_wish(entry, kind: str, *, key: str, context: dict | None = None) -> OutgoingMessage | None:
+    """Like enqueue, for a message about a waitlist entry (no booking yet): joined the line."""
+    guest = entry.guest
+    if guest is None or not guest.email:
+        return None
+    message, created = OutgoingMessage.objects.get_or_create(
+        dedupe_key=key,
+        defaults={"waitlist_entry": entry, "kind": kind, "to_email": guest.email, "context": context or {}},
+    )
+    if created:
+        transaction.on_commit(lambda: dispatch(message.pk))
+    return message
+
+
 def dispatch(message_id: int) -> None:
     """Hand a message to a worker. If the broker is unreachable, the sweep delivers it later."""
     from reservations.tasks import deliver_message
@@ -75,9 +89,9 @@ def deliver(message_id: int, *, now=None) -> bool:
     )
     if not claimed:
         return False  # sent already, being sent by another worker, or not due yet
-    message = OutgoingMessage.objects.select_related("reservation__space__venue", "reservation__guest").get(
-        pk=message_id
-    )
+    message = OutgoingMessage.objects.select_related(
+        "reservation__space__venue", "reservation__guest", "waitlist_entry__venue", "waitlist_entry__guest"
+    ).get(pk=message_id)
     try:
         send_message(message)
     except DatabaseError as error:
@@ -100,7 +114,8 @@ def deliver(message_id: int, *, now=None) -> bool:
         logger.warning("Message %s failed (attempt %s): %s", message_id, message.attempts, type(error).__name__)
         return False
     # A deleted account's last messages (its cancellations) keep the address only until they are sent.
-    forget = {"to_email": ""} if message.reservation.guest_id is None else {}
+    about = message.reservation or message.waitlist_entry
+    forget = {"to_email": ""} if about.guest_id is None else {}
     OutgoingMessage.objects.filter(pk=message_id, claimed_at=stamp).update(
         status=Status.SENT, sent_at=timezone.now(), last_error="", **forget
     )

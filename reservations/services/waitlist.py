@@ -60,7 +60,7 @@ def waitlist_join(
     )
     try:
         with transaction.atomic():
-            return WaitlistEntry.objects.create(
+            entry = WaitlistEntry.objects.create(
                 guest=guest,
                 venue=venue,
                 space=space,
@@ -71,6 +71,10 @@ def waitlist_join(
                 party_size=party_size,
                 nights=nights,
             )
+            notifications.enqueue_about_wish(
+                entry, Kind.WAITLIST_JOINED, key=f"waitlist_joined:{entry.pk}", context={"place": place_in_line(entry)}
+            )
+            return entry
     except IntegrityError:
         raise PolicyViolation(
             f"You are on {venue.name}'s waitlist for {day:%a %d %b} already; leave it to ask for another time.",
@@ -131,44 +135,14 @@ def offer_freed(*, venue: Venue, day: date, now: datetime | None = None) -> list
     """Offer what is free on `day` at `venue` to its waitlist, first come first served, skipping
     wishes that do not fit; call it in the transaction of the change that freed a place. Returns the
     entries offered a place."""
-    from reservations.services.lifecycle import reservation_hold
-
     now = now or timezone.now()
-    offered = []
     waiting = (
         WaitlistEntry.objects.filter(venue=venue, day=day, status=Status.WAITING)
         .select_related("guest", "venue", "space")
         .select_for_update(skip_locked=True, of=("self",))
         .order_by("created_at", "pk")
     )
-    for entry in waiting:
-        for starts_at in starts_to_try(entry):
-            if starts_at <= now:
-                continue
-            place = {"space": entry.space} if entry.space is not None else {"venue": venue, "category": entry.category}
-            ends_at = stay_period(venue, entry.day, entry.nights)[1] if venue.uses_nights else None
-            try:
-                with transaction.atomic():  # a refused attempt leaves nothing behind
-                    hold = reservation_hold(
-                        guest=entry.guest,
-                        starts_at=starts_at,
-                        ends_at=ends_at,
-                        party_size=entry.party_size,
-                        now=now,
-                        **place,
-                    )
-            except BookingError:
-                continue
-            until = now + timedelta(minutes=venue.waitlist_offer_minutes)
-            Reservation.objects.filter(pk=hold.pk).update(hold_expires_at=until)
-            WaitlistEntry.objects.filter(pk=entry.pk).update(status=Status.OFFERED, offer=hold, offered_at=now)
-            notifications.enqueue(
-                hold, Kind.WAITLIST_OFFER, key=f"waitlist_offer:{hold.pk}", context={"until": until.isoformat()}
-            )
-            entry.status, entry.offer, entry.offered_at = Status.OFFERED, hold, now
-            offered.append(entry)
-            break
-    return offered
+    return [entry for entry in waiting if _offer(entry, now)]
 
 
 def offer_after(reservation: Reservation, *, now: datetime) -> None:
@@ -176,3 +150,68 @@ def offer_after(reservation: Reservation, *, now: datetime) -> None:
     capacity to the waitlist, in the same transaction."""
     venue = reservation.space.venue
     offer_freed(venue=venue, day=reservation.starts_at.astimezone(venue.zone).date(), now=now)
+
+
+def _offer(entry: WaitlistEntry, now: datetime) -> bool:
+    """Offer the (locked, waiting) `entry` the first of its starts that is free: a hold for the venue's
+    offer window, e-mailed to the guest. False, and nothing changed, when none is."""
+    from reservations.services.lifecycle import reservation_hold
+
+    venue = entry.venue
+    for starts_at in starts_to_try(entry):
+        if starts_at <= now:
+            continue
+        place = {"space": entry.space} if entry.space is not None else {"venue": venue, "category": entry.category}
+        ends_at = stay_period(venue, entry.day, entry.nights)[1] if venue.uses_nights else None
+        try:
+            with transaction.atomic():  # a refused attempt leaves nothing behind
+                hold = reservation_hold(
+                    guest=entry.guest,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    party_size=entry.party_size,
+                    now=now,
+                    **place,
+                )
+        except BookingError:
+            continue
+        until = now + timedelta(minutes=venue.waitlist_offer_minutes)
+        Reservation.objects.filter(pk=hold.pk).update(hold_expires_at=until)
+        hold.hold_expires_at = until
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status=Status.OFFERED, offer=hold, offered_at=now)
+        notifications.enqueue(
+            hold, Kind.WAITLIST_OFFER, key=f"waitlist_offer:{hold.pk}", context={"until": until.isoformat()}
+        )
+        entry.status, entry.offer, entry.offered_at = Status.OFFERED, hold, now
+        return True
+    return False
+
+
+def waitlist_offer_now(*, entry: WaitlistEntry, actor, now: datetime | None = None) -> WaitlistEntry:
+    """The venue's staff offer a waiting guest a place by hand, now, out of turn (a host who sees a
+    table is free, or who wants a regular in first): the first of the wish's starts that is free, held
+    for the venue's offer window and e-mailed like any offer. Returns the entry, offered."""
+    now = now or timezone.now()
+    if actor is None or not powers.may(actor, Power.CHANGE_BOOKINGS, entry.venue_id):
+        raise NotAllowed("Only the venue's staff may offer a place out of turn.")
+    with transaction.atomic():
+        # Locked: an offer_freed running now skips it (SKIP LOCKED) rather than offering it twice.
+        current = (
+            WaitlistEntry.objects.select_for_update(of=("self",))
+            .select_related("guest", "venue", "space")
+            .get(pk=entry.pk)
+        )
+        if current.status != Status.WAITING:
+            raise PolicyViolation(f"This wish is no longer waiting: {current.get_status_display().lower()}.")
+        if not _offer(current, now):
+            raise PolicyViolation("Nothing that fits this wish is free now.")
+        return current
+
+
+def offer_words(entry: WaitlistEntry) -> str:
+    """'R7K2QX, Table 1 at 19:00, held until 18:45': what an entry was offered, in the venue's time."""
+    offer, zone = entry.offer, entry.venue.zone
+    words = f"{offer.reference}, {offer.spaces_words} at {offer.starts_at.astimezone(zone):%H:%M}"
+    if offer.status == Reservation.Status.HELD and offer.hold_expires_at:
+        words += f", held until {offer.hold_expires_at.astimezone(zone):%H:%M}"
+    return words

@@ -172,3 +172,20 @@ def test_the_offer_and_its_lapse_are_e_mailed_with_the_deadline_in_the_venues_ti
     deliver(lapsed.pk, now=waiting.offer.hold_expires_at + timedelta(seconds=2))
     assert "went to the next guest" in mailoutbox[-1].subject
     assert not OutgoingMessage.objects.filter(kind="hold_expired", reservation=waiting.offer).exists()
+
+
+@pytest.mark.django_db
+def test_joining_is_e_mailed_with_the_place_in_line(restaurant, mailoutbox):
+    from reservations.models import OutgoingMessage
+    from reservations.notifications import deliver
+
+    join(restaurant, "first")
+    second = join(restaurant, "second", earliest="19:00", latest="20:30")
+    message = OutgoingMessage.objects.get(kind="waitlist_joined", waitlist_entry=second)
+    assert deliver(message.pk)
+
+    sent = mailoutbox[-1]
+    assert sent.to == [second.guest.email]
+    assert sent.subject.endswith(f"You are on Trattoria Test's waitlist for {evening(restaurant):%a %-d %b}")
+    assert "starting 19:00–20:30 (Europe/Berlin). You are number 2 in line." in sent.body
+    assert "/reservations/" in sent.body
