@@ -361,7 +361,7 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         (
             "Capacity",
             {
-                "fields": ["buffer_minutes", "max_online_party_size"],
+                "fields": ["buffer_minutes", "max_online_party_size", "waitlist", "waitlist_offer_minutes"],
                 "description": "Shifts, turn times, pacing and combined tables are set further down the page.",
             },
         ),

@@ -124,6 +124,9 @@ class Venue(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Bigger parties are asked to call or write. Empty: as many as a table or combination seats.",
     )
+    waitlist = models.BooleanField(
+        "waitlist", default=True, help_text="Guests may join a waitlist for a full time and are offered what frees up."
+    )
     waitlist_offer_minutes = models.PositiveIntegerField(
         "waitlist offer (minutes)",
         default=30,

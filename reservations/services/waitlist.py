@@ -44,6 +44,8 @@ def waitlist_join(
     now = now or timezone.now()
     if not venue.is_active:
         raise PolicyViolation(f"{venue.name} is not taking bookings.", field="venue")
+    if not venue.waitlist:
+        raise PolicyViolation(f"{venue.name} has no waitlist; please try another time.", field="venue")
     if party_size < 1:
         raise PolicyViolation("The party needs at least one guest.", field="party_size")
     if venue.uses_nights and not 1 <= nights <= rules.MAX_NIGHTS:

@@ -189,3 +189,17 @@ def test_a_restaurant_description_staff_wrote_is_kept():
     seed()
 
     assert aurora().description == "Our own words."
+
+
+@pytest.mark.django_db
+def test_the_waitlist_is_on_at_every_demo_venue():
+    from django.core.management import call_command
+
+    from spaces.models import Venue
+
+    call_command("seed_demo", stdout=__import__("io").StringIO())
+    assert sorted(Venue.objects.values_list("slug", "waitlist", "waitlist_offer_minutes")) == [
+        ("foundry-rooms", True, 30),
+        ("harbour-inn", True, 30),
+        ("trattoria-aurora", True, 30),
+    ]
