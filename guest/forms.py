@@ -4,14 +4,14 @@ They only read and check input; booking is decided by reservations.services. Eve
 from a query string or a POST a guest can edit, so each field says what is wrong in plain words.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
 
 from reservations import capacity
 from reservations.capacity import Setup
-from reservations.periods import stay_period
+from reservations.periods import opening_periods, slot_starts, stay_period
 from reservations.services import MAX_NIGHTS, MAX_PARTY_SIZE, rules
 from reservations.wording import contact_words, duration_words, space_noun
 from spaces.models import Space, Venue
@@ -270,3 +270,100 @@ class NotesForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+def waitlist_starts(venue: Venue, day: date, *, now: datetime | None = None) -> list[list]:
+    """The day's start times on the venue's slot grid, one list per opening period (lunch, dinner),
+    as local wall-clock times of `day`; starts already past the lead time left out. A stay has one
+    start: the check-in time."""
+    if venue.uses_nights:
+        return [[venue.check_in_time]]
+    now = now or timezone.now()
+    soonest = now + timedelta(minutes=venue.min_lead_minutes)
+    hours = list(venue.opening_hours.all())  # prefetched with the venue
+    periods = []
+    for period in opening_periods(venue, day, hours):
+        starts = slot_starts(period, venue.slot_interval_minutes, venue.default_duration_minutes)
+        local = [start.astimezone(venue.zone) for start in starts if start >= soonest]
+        # A wish is for one date: starts after midnight (a period closing the next day) are left out.
+        times = [start.time() for start in local if start.date() == day]
+        if times:
+            periods.append(times)
+    return periods
+
+
+class WaitlistForm(forms.Form):
+    """A wish for a full day: the search's date, party and area (hidden), and a window of starts
+    (earliest and latest, on the venue's grid for that day). The rules are waitlist_join's."""
+
+    date = forms.DateField(widget=forms.HiddenInput())
+    party_size = forms.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE, widget=forms.HiddenInput())
+    nights = forms.IntegerField(required=False, min_value=1, max_value=MAX_NIGHTS, widget=forms.HiddenInput())
+    category = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput())
+    earliest = forms.TypedChoiceField(label="From", coerce=time.fromisoformat)
+    latest = forms.TypedChoiceField(label="Until", coerce=time.fromisoformat)
+
+    def __init__(self, data=None, *, venue: Venue, categories=(), initial=None, now: datetime | None = None):
+        # Its own ids: the search form on the same page has a date and a party size too.
+        super().__init__(data, initial=initial, label_suffix="", auto_id="waitlist_%s")
+        self.venue = venue
+        self.categories = set(categories)
+        raw = (data if data is not None else initial) or {}
+        try:
+            self.day = date.fromisoformat(str(raw.get("date", "")))
+        except ValueError:
+            self.day = None
+        try:
+            self.party = int(raw.get("party_size", ""))
+        except ValueError:
+            self.party = None
+        self.stay_nights = int(raw["nights"]) if str(raw.get("nights", "")).isdigit() else 1
+        self.area = str(raw.get("category", ""))
+        self.periods = waitlist_starts(venue, self.day, now=now) if self.day else []
+        starts = [start for period in self.periods for start in period]
+        choices = [(start.strftime("%H:%M"), start.strftime("%H:%M")) for start in starts]
+        for name in ("earliest", "latest"):
+            field = self.fields[name]
+            field.choices = choices
+            field.error_messages["invalid_choice"] = field.error_messages["required"] = "Choose a time from the list."
+            if venue.uses_nights:
+                field.widget = forms.HiddenInput()  # a stay starts at check-in
+        if data is None and self.periods:
+            # The whole evening where the day has lunch and dinner, else the whole day.
+            last = self.periods[-1]
+            self.initial.setdefault("earliest", last[0].strftime("%H:%M"))
+            self.initial.setdefault("latest", last[-1].strftime("%H:%M"))
+        if not venue.uses_nights:
+            del self.fields["nights"]
+
+    @property
+    def has_starts(self) -> bool:
+        return bool(self.periods)
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if not self.periods:
+            raise forms.ValidationError(f"{self.venue.name} takes no bookings on {day:%a} {day.day} {day:%b}.")
+        return day
+
+    def clean_category(self):
+        category = self.cleaned_data["category"]
+        if category and category not in self.categories:
+            raise forms.ValidationError("Choose an area from the search.", code="unknown")
+        return category
+
+    def clean(self):
+        data = super().clean()
+        earliest, latest = data.get("earliest"), data.get("latest")
+        if earliest and latest and latest < earliest:
+            self.add_error("latest", "The latest start must not be before the earliest.")
+        return data
+
+    def query(self) -> dict[str, str]:
+        """The wish as query-string values (kept across the log-in)."""
+        return {name: str(self.data[name]) for name in self.fields if self.data.get(name) not in (None, "")}
+
+    def search_query(self) -> dict[str, str]:
+        """The venue-page search for the wish's day, party and area."""
+        keys = ("date", "party_size", "nights", "category")
+        return {key: str(self.data[key]) for key in keys if self.data.get(key) not in (None, "")}

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core import ratelimit
 from guest.forms import ChoiceForm, NotesForm
 from guest.venue import active_spaces, active_venue, picker_context, render_picker, venue_page
+from guest.waitlist import guest_entries
 from payments.services import checkout_start, refund_preview
 from reservations.exceptions import BookingError, HoldExpired, SlotUnavailable
 from reservations.models import Reservation
@@ -310,6 +311,7 @@ def my_reservations(request):
     context = {
         "upcoming": guest_reservations(guest=request.user, when="upcoming", now=now),
         "past_page": past.get_page(request.GET.get("page")),
+        "waitlist": guest_entries(request.user, now=now),
     }
     return render(request, "reservations/list.html", context)
 

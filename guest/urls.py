@@ -3,15 +3,17 @@
 
 from django.urls import path
 
-from guest import account, reservations, venue
+from guest import account, reservations, venue, waitlist
 
 venue_urls = [
     path("<slug:slug>/", venue.venue_detail, name="venue_detail"),
     path("<slug:slug>/hold/", reservations.hold, name="hold"),
+    path("<slug:slug>/waitlist/", waitlist.join, name="waitlist_join"),
 ]
 
 reservation_urls = [
     path("", reservations.my_reservations, name="list"),
+    path("waitlist/<int:pk>/leave/", waitlist.leave, name="waitlist_leave"),
     path("<str:reference>/", reservations.detail, name="detail"),
     path("<str:reference>/review/", reservations.review, name="review"),
     path("<str:reference>/confirm/", reservations.confirm, name="confirm"),

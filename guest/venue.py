@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from guest.forms import AvailabilityForm
+from guest.forms import AvailabilityForm, WaitlistForm
 from payments.services import payment_words
 from reservations.exceptions import PolicyViolation
 from reservations.periods import local_datetime
@@ -191,8 +191,39 @@ def venue_page(request, venue: Venue, *, data, status: int = 200, **extra):
         refused_at=extra.pop("refused_at", None),
         refused_space=extra.pop("refused_space", None),
     )
+    wish = extra.pop("waitlist_form", None)
     context.update(spaces=spaces, payment_words=payment_words(venue), **extra)
+    context.update(waitlist_context(venue, spaces, context, wish))
     return render_picker(request, "spaces/venue_detail.html", context, status=status)
+
+
+def waitlist_form(venue: Venue, data=None, *, spaces: list[Space], initial=None) -> WaitlistForm:
+    categories = {space.category for space in spaces if space.category}
+    return WaitlistForm(data, venue=venue, categories=categories, initial=initial)
+
+
+def waitlist_context(venue: Venue, spaces: list[Space], context: dict, wish: WaitlistForm | None) -> dict:
+    """The "Join the waitlist" form below the results: where nothing is free, and always for a venue
+    booked by the slot (the time a guest wants may be the one that is gone). `wish` is a form sent
+    back (refused, or filled in after the log-in). Classes and tours (seats) have no waitlist here."""
+    if wish is not None:
+        return {"waitlist_form": wish, "waitlist_url": reverse("spaces:waitlist_join", kwargs={"slug": venue.slug})}
+    availability = context.get("availability")
+    if not venue.waitlist:  # the venue's switch (Venue.waitlist)
+        return {}
+    if availability is None or context.get("closed_words") or any(space.sold_by_seat for space in spaces):
+        return {}
+    if context.get("found") and venue.uses_nights:
+        return {}
+    initial = {"date": availability.day.isoformat(), "party_size": availability.party_size}
+    if venue.uses_nights:
+        initial["nights"] = availability.nights
+    if context.get("chosen_category"):
+        initial["category"] = context["chosen_category"]
+    form = waitlist_form(venue, spaces=spaces, initial=initial)
+    if not form.has_starts:
+        return {}
+    return {"waitlist_form": form, "waitlist_url": reverse("spaces:waitlist_join", kwargs={"slug": venue.slug})}
 
 
 def venue_detail(request, slug):

@@ -1,0 +1,137 @@
+"""A guest's waitlist pages: join a venue's waitlist for a full day, see it on My reservations, leave.
+
+Thin, like the other booking pages: the rules are reservations.services.waitlist's, and a refusal
+(PolicyViolation) is shown in its own words next to the form. Someone else's entry is a 404.
+"""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from guest.venue import active_spaces, active_venue, venue_page, waitlist_form
+from reservations.exceptions import BookingError, PolicyViolation
+from reservations.models import WaitlistEntry
+from reservations.services.waitlist import place_in_line, waitlist_join, waitlist_leave
+
+# My reservations lists the open entries and the latest others, this many at most.
+SHOWN_ENTRIES = 20
+Status = WaitlistEntry.Status
+
+# Where a refusal of waitlist_join is shown on the form: next to the window, else at the top.
+ERROR_FIELDS = {"latest": "latest", "starts_at": "earliest", "party_size": "party_size"}
+
+
+def day_words(day) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def window_words(entry) -> str:
+    """The starts a wish takes, as a guest reads them: "19:00–21:00", "19:00", "2 nights"."""
+    if entry.venue.uses_nights:
+        return "1 night" if entry.nights == 1 else f"{entry.nights} nights"
+    earliest, latest = entry.earliest.strftime("%H:%M"), entry.latest.strftime("%H:%M")
+    return earliest if earliest == latest else f"{earliest}–{latest}"
+
+
+def wish_words(entry) -> str:
+    """ "Tue 1 Dec, 19:00–21:00, 2 guests" (with the area when there is one)."""
+    guests = "1 guest" if entry.party_size == 1 else f"{entry.party_size} guests"
+    words = f"{day_words(entry.day)}, {window_words(entry)}, {guests}"
+    return f"{words}, {entry.category}" if entry.category else words
+
+
+@require_http_methods(["GET", "POST"])
+def join(request, slug):
+    """POST: put the guest on the venue's waitlist, then My reservations. GET (where a guest lands
+    after logging in): the venue page with the wish filled in, to send with one click."""
+    venue = active_venue(slug)
+    spaces = active_spaces(venue)
+    data = request.POST if request.method == "POST" else request.GET
+    form = waitlist_form(venue, data, spaces=spaces)
+    if request.method == "GET" or not form.is_valid():
+        status = 200 if request.method == "GET" else 422
+        return venue_page(request, venue, data=form.search_query(), status=status, waitlist_form=form)
+    if not request.user.is_authenticated:
+        # Keep the wish in the address the log-in returns to, so nothing has to be chosen again.
+        url = reverse("spaces:waitlist_join", kwargs={"slug": venue.slug})
+        return redirect_to_login(f"{url}?{urlencode(form.query())}")
+    wish = form.cleaned_data
+    try:
+        entry = waitlist_join(
+            guest=request.user,
+            venue=venue,
+            day=wish["date"],
+            earliest=wish["earliest"],
+            latest=wish["latest"],
+            party_size=wish["party_size"],
+            category=wish["category"],
+            nights=wish.get("nights") or 1,
+        )
+    except PolicyViolation as error:
+        form.add_error(ERROR_FIELDS.get(error.field), error.message)
+        return venue_page(request, venue, data=form.search_query(), status=422, waitlist_form=form)
+    messages.success(
+        request,
+        f"You are on {venue.name}'s waitlist for {wish_words(entry)}: number {place_in_line(entry)} in line. "
+        "We will e-mail you if a place frees up.",
+    )
+    return redirect(f"{reverse('reservations:list')}#waitlist")
+
+
+@login_required
+@require_POST
+def leave(request, pk):
+    entry = get_object_or_404(WaitlistEntry.objects.select_related("venue", "offer"), pk=pk, guest=request.user)
+    if entry.status not in WaitlistEntry.OPEN_STATUSES:
+        messages.info(request, f"You are no longer on {entry.venue.name}'s waitlist for {day_words(entry.day)}.")
+        return redirect(f"{reverse('reservations:list')}#waitlist")
+    try:
+        waitlist_leave(entry=entry, actor=request.user)
+    except BookingError as error:
+        messages.error(request, error.message)
+    else:
+        released = " The table held for you is released." if entry.status == Status.OFFERED else ""
+        messages.success(request, f"You have left {entry.venue.name}'s waitlist for {day_words(entry.day)}.{released}")
+    return redirect(f"{reverse('reservations:list')}#waitlist")
+
+
+def guest_entries(guest, *, now=None) -> list[WaitlistEntry]:
+    """The guest's open entries (soonest day first), then the others of the last 30 days, at most
+    SHOWN_ENTRIES; each with `place` (its place in line while waiting) and `when`, in one query."""
+    now = now or timezone.now()
+    ahead = (
+        WaitlistEntry.objects.filter(venue_id=OuterRef("venue_id"), day=OuterRef("day"), status=Status.WAITING)
+        .filter(created_at__lt=OuterRef("created_at"))
+        .order_by()
+        .values("venue_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    open_statuses = WaitlistEntry.OPEN_STATUSES
+    closed = Case(When(status__in=open_statuses, then=Value(0)), default=Value(1), output_field=IntegerField())
+    entries = list(
+        WaitlistEntry.objects.filter(guest=guest)
+        .filter(Q(status__in=WaitlistEntry.OPEN_STATUSES) | Q(created_at__gte=now - timedelta(days=30)))
+        .select_related("venue", "offer")
+        .annotate(ahead=Coalesce(Subquery(ahead, output_field=IntegerField()), 0), closed=closed)
+        .order_by("closed", "day", "earliest", "pk")[:SHOWN_ENTRIES]
+    )
+    for entry in entries:
+        entry.place = entry.ahead + 1 if entry.status == Status.WAITING else None
+        entry.window = window_words(entry)
+        entry.offer_live = (
+            entry.status == Status.OFFERED
+            and entry.offer is not None
+            and entry.offer.hold_expires_at is not None
+            and entry.offer.hold_expires_at > now
+        )
+    return entries
