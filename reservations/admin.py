@@ -7,8 +7,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from accounts.services import guest_for_booking
 from accounts.two_factor import TwoFactorRequired
@@ -16,7 +19,8 @@ from core.replica import lag_tolerant
 from reservations import notifications, services
 from reservations.exceptions import BookingError
 from reservations.exports import reservations_csv_response
-from reservations.models import OutgoingMessage, Reservation, ReservationEvent
+from reservations.models import OutgoingMessage, Reservation, ReservationEvent, WaitlistEntry
+from reservations.services.waitlist import offer_words, waitlist_offer_now
 from spaces import powers
 from spaces.admin_scope import VenueScoped, VenueScopedInline, VenueTimeZoneAdmin, local_wall_time
 from spaces.powers import Power
@@ -377,3 +381,107 @@ class OutgoingMessageAdmin(VenueScoped, admin.ModelAdmin):
         for message in queryset:
             notifications.resend(message)
         self.message_user(request, f"Queued {queryset.count()} message(s) to be sent again.", messages.SUCCESS)
+
+
+def _ahead_in_line():
+    """How many of the venue's day wait before an entry (as place_in_line counts): one subquery."""
+    ahead = WaitlistEntry.objects.filter(
+        venue=OuterRef("venue"),
+        day=OuterRef("day"),
+        status=WaitlistEntry.Status.WAITING,
+        created_at__lt=OuterRef("created_at"),
+    )
+    return Coalesce(Subquery(ahead.order_by().values("venue").annotate(n=Count("pk")).values("n")), 0)
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
+    """The venue's staff see its waitlist: who waits for what, their place in line, and what was offered
+    to whom and when. Nothing is edited here: a place is offered out of turn with the action (through
+    reservations.services.waitlist), and guests join and leave on their side."""
+
+    venue_path = "venue"
+    view_power = Power.VIEW_BOOKINGS
+    change_power = Power.CHANGE_BOOKINGS
+    list_display = [
+        "venue_name",
+        "day",
+        "window",
+        "party_size",
+        "guest_words",
+        "status",
+        "place",
+        "local_offered_at",
+        "offer_link",
+        "local_created_at",
+    ]
+    list_filter = ["status", ("venue", admin.RelatedOnlyFieldListFilter), "day"]
+    list_select_related = ["venue", "guest", "offer", "space"]
+    search_fields = ["guest__email", "guest__name", "offer__reference"]
+    ordering = ["-day", "created_at", "pk"]
+    readonly_fields = [field.name for field in WaitlistEntry._meta.fields if field.name != "id"]
+    actions = ["offer_place_now"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ahead=_ahead_in_line())
+
+    @admin.display(description="venue", ordering="venue__name")
+    def venue_name(self, obj):
+        return obj.venue.name
+
+    @admin.display(description="wish")
+    def window(self, obj):
+        if obj.venue.uses_nights:
+            when = f"{obj.nights} night{'s' if obj.nights != 1 else ''}"
+        elif obj.earliest == obj.latest:
+            when = f"{obj.earliest:%H:%M}"
+        else:
+            when = f"{obj.earliest:%H:%M}–{obj.latest:%H:%M}"
+        where = obj.space.name if obj.space_id else obj.category
+        return f"{when}, {where}" if where else when
+
+    @admin.display(description="guest", ordering="guest__email")
+    def guest_words(self, obj):
+        return " · ".join(part for part in (obj.guest.name, obj.guest.email, obj.guest.phone) if part)
+
+    @admin.display(description="place in line")
+    def place(self, obj):
+        return obj.ahead + 1 if obj.status == WaitlistEntry.Status.WAITING else "—"
+
+    def _local(self, obj, moment):
+        return f"{moment.astimezone(obj.venue.zone):%a %d %b %H:%M}" if moment else "—"
+
+    @admin.display(description="offered (venue's time)", ordering="offered_at")
+    def local_offered_at(self, obj):
+        return self._local(obj, obj.offered_at)
+
+    @admin.display(description="joined (venue's time)", ordering="created_at")
+    def local_created_at(self, obj):
+        return self._local(obj, obj.created_at)
+
+    @admin.display(description="offer", ordering="offer__reference")
+    def offer_link(self, obj):
+        if obj.offer is None:
+            return "—"
+        url = reverse("admin:reservations_reservation_change", args=[obj.offer.pk])
+        return format_html('<a href="{}">{}</a> ({})', url, obj.offer.reference, obj.offer.get_status_display())
+
+    def has_add_permission(self, request):
+        return False  # guests join the line themselves
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the history of who was offered what stays
+
+    def has_change_permission(self, request, obj=None):
+        # Nothing on the page can be edited; "change" is what the action needs.
+        return super().has_change_permission(request, obj) and obj is None
+
+    @admin.action(description="Offer a place now", permissions=["change"])
+    def offer_place_now(self, request, queryset):
+        for entry in queryset.order_by("created_at", "pk"):
+            try:
+                offered = waitlist_offer_now(entry=entry, actor=request.user)
+            except (BookingError, TwoFactorRequired) as error:
+                self.message_user(request, f"{entry}: {error.message}", messages.WARNING)
+            else:
+                self.message_user(request, f"{entry}: offered {offer_words(offered)}.", messages.SUCCESS)

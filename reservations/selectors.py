@@ -4,6 +4,7 @@ Availability runs a fixed number of queries (spaces, opening hours, closures, bo
 the number of spaces or reservations, and computes the free times in Python, in the venue's zone.
 """
 
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -15,7 +16,7 @@ from core.replica import lag_tolerant
 from reservations import capacity
 from reservations.capacity import Seating
 from reservations.exceptions import PolicyViolation
-from reservations.models import Reservation, SpaceClaim
+from reservations.models import Reservation, SpaceClaim, WaitlistEntry
 from reservations.periods import local_datetime, opening_periods, stay_period
 from reservations.pricing import price_for
 from reservations.services import allocation, rules
@@ -678,3 +679,38 @@ def day_sheet(
         parties=len(in_service),
         sessions=_session_seats(venue, day, start, end, found),
     )
+
+
+@dataclass
+class WaitlistLine:
+    """An open wish of the day sheet's date: its place in line while waiting, else what it was offered."""
+
+    entry: WaitlistEntry
+    place: int | None  # 1 for the first waiting (as place_in_line counts); None once offered
+    offer_passed: bool = False  # the offer's hold ran out (and goes to the next guest shortly)
+
+    @property
+    def offer(self) -> Reservation | None:
+        return self.entry.offer
+
+
+def day_waitlist(*, venue: Venue, day: date, now: datetime | None = None) -> list[WaitlistLine]:
+    """The venue's open waitlist for its local `day`: those waiting, in line order with their place,
+    then those offered a place, with the offer (its reference and deadline). One query."""
+    now = now or timezone.now()
+    entries = list(
+        WaitlistEntry.objects.filter(venue=venue, day=day, status__in=WaitlistEntry.OPEN_STATUSES)
+        .select_related("guest", "space", "offer")
+        .order_by("created_at", "pk")
+    )
+    waiting = [entry.created_at for entry in entries if entry.status == WaitlistEntry.Status.WAITING]
+    lines, offered = [], []
+    for entry in entries:
+        entry.venue = venue  # the sheet's: no query for it
+        if entry.status == WaitlistEntry.Status.WAITING:
+            lines.append(WaitlistLine(entry, place=bisect_left(waiting, entry.created_at) + 1))
+        else:
+            deadline = entry.offer.hold_expires_at if entry.offer else None
+            offered.append(WaitlistLine(entry, place=None, offer_passed=bool(deadline and deadline <= now)))
+    offered.sort(key=lambda line: (line.entry.offered_at or line.entry.created_at, line.entry.pk))
+    return lines + offered

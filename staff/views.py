@@ -17,9 +17,10 @@ from django.views.decorators.http import require_POST
 from reservations import services
 from reservations.capacity import Setup
 from reservations.exceptions import BookingError
-from reservations.models import Reservation, SpaceClaim
-from reservations.selectors import Service, day_sheet, default_service, sheet_services
+from reservations.models import Reservation, SpaceClaim, WaitlistEntry
+from reservations.selectors import Service, day_sheet, day_waitlist, default_service, sheet_services
 from reservations.services import rules
+from reservations.services.waitlist import offer_words, waitlist_offer_now
 from reservations.wording import space_noun
 from spaces import powers
 from spaces.models import Space, Venue
@@ -174,6 +175,7 @@ def day_sheet_view(request):
             spaces_noun=space_noun(venue, plural=True),
             previous_day=day - timedelta(days=1),
             next_day=day + timedelta(days=1),
+            waitlist=day_waitlist(venue=venue, day=day, now=now),
         )
     return render(request, "reservations/staff/day_sheet.html", context)
 
@@ -185,10 +187,15 @@ def _day_sheet_url(venue: Venue, day: date, service: str = "") -> str:
 
 def _back_to_sheet(request, reservation: Reservation) -> str:
     """The day sheet a button was pressed on: its day and service, else the booking's day."""
+    return _back_to(request, reservation.space.venue, reservation.local_starts_at.date())
+
+
+def _back_to(request, venue: Venue, day: date) -> str:
+    """The venue's day sheet a button was pressed on: its day and service, else `day`."""
     form = BackToSheetForm(request.POST)
-    day = form.cleaned_data["day"] if form.is_valid() else None
+    shown = form.cleaned_data["day"] if form.is_valid() else None
     service = form.cleaned_data["service"] if form.is_valid() else ""
-    return _day_sheet_url(reservation.space.venue, day or reservation.local_starts_at.date(), service)
+    return _day_sheet_url(venue, shown or day, service)
 
 
 def _reservation_to_change(request, reference) -> Reservation:
@@ -243,4 +250,22 @@ def mark_arrival(request, reference):
     else:
         what = "seated" if done.seated_at else "arrived"
         messages.success(request, f"{reservation.reference} ({done.spaces_words}) {what}.")
+    return redirect(back)
+
+
+@staff_member_required
+@require_POST
+def offer_waitlist_place(request, pk):
+    """The host offers a waiting guest a place now, out of turn, from the day sheet's waitlist."""
+    entry = get_object_or_404(WaitlistEntry.objects.select_related("venue", "guest"), pk=pk)
+    if not powers.can(request.user, Power.CHANGE_BOOKINGS, entry.venue):
+        raise PermissionDenied
+    back = _back_to(request, entry.venue, entry.day)
+    who = entry.guest.name or entry.guest.email
+    try:
+        offered = waitlist_offer_now(entry=entry, actor=request.user)
+    except BookingError as error:
+        messages.warning(request, f"{who} was not offered a place: {error.message}")
+    else:
+        messages.success(request, f"{who} was offered {offer_words(offered)}; they are e-mailed to confirm.")
     return redirect(back)

@@ -211,7 +211,7 @@ def waitlist_offer_now(*, entry: WaitlistEntry, actor, now: datetime | None = No
 
 
 def offer_words(entry: WaitlistEntry) -> str:
-    """'R7K2QX, Table 1 at 19:00, held until 18:45': what an entry was offered, in the venue's time."""
+    """'QXYC-3D48-E59A, Table 1 at 19:00, held until 18:45': what an entry was offered, in the venue's time."""
     offer, zone = entry.offer, entry.venue.zone
     words = f"{offer.reference}, {offer.spaces_words} at {offer.starts_at.astimezone(zone):%H:%M}"
     if offer.status == Reservation.Status.HELD and offer.hold_expires_at:

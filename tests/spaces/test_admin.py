@@ -124,6 +124,8 @@ def venue_form_data(**overrides):
         "reminder_lead_hours": "24",
         "buffer_minutes": "0",
         "max_online_party_size": "",
+        "waitlist": "on",
+        "waitlist_offer_minutes": "30",
     }
     for prefix in INLINE_PREFIXES:
         data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MIN_NUM_FORMS": "0"}
