@@ -8,6 +8,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from api.schemas import LocalTime, Text, error_responses
+from core import ratelimit
 from reservations.exceptions import NotAllowed
 from reservations.models import WaitlistEntry
 from reservations.services.waitlist import place_in_line, waitlist_join, waitlist_leave
@@ -71,6 +72,7 @@ def _entries(user):
 def join(request, payload: WaitlistIn):
     """Ask to be offered a place when one frees up: the first fitting guest in line gets a hold for
     the venue's offer window, and an e-mail; confirm it with `POST /api/reservations/{reference}/confirm`."""
+    ratelimit.check(request, "waitlist", user=request.auth)  # a wish holds a place in line: no flooding it
     venue = get_object_or_404(Venue, slug=payload.venue, is_active=True)
     space = None
     if payload.space is not None:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core import ratelimit
 from guest.venue import active_spaces, active_venue, venue_page, waitlist_form
 from reservations.exceptions import BookingError, PolicyViolation
 from reservations.models import WaitlistEntry
@@ -64,6 +65,15 @@ def join(request, slug):
         # Keep the wish in the address the log-in returns to, so nothing has to be chosen again.
         url = reverse("spaces:waitlist_join", kwargs={"slug": venue.slug})
         return redirect_to_login(f"{url}?{urlencode(form.query())}")
+    try:
+        ratelimit.check(request, "waitlist")  # a wish holds a place in line: no flooding the line
+    except ratelimit.RateLimited as error:
+        return ratelimit.too_many_page(
+            request,
+            error,
+            message="You have tried to join a waitlist too many times in a short time.",
+            back_url=f"{venue.get_absolute_url()}?{urlencode(form.search_query())}",
+        )
     wish = form.cleaned_data
     try:
         entry = waitlist_join(

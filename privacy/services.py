@@ -28,7 +28,7 @@ from core.replica import lag_tolerant
 from payments.models import Payment
 from reservations.emails import render_subject
 from reservations.exceptions import PolicyViolation
-from reservations.models import OutgoingMessage, Reservation, ReservationEvent
+from reservations.models import OutgoingMessage, Reservation, ReservationEvent, WaitlistEntry
 from reservations.services import cancellation_deadline, reservation_cancel
 from spaces import powers
 from spaces.powers import Power
@@ -129,6 +129,20 @@ def account_export(*, user, now: datetime | None = None) -> dict:
         )
         .order_by("starts_at", "pk")
     )
+    wishes = (
+        WaitlistEntry.objects.using(database)
+        .filter(guest=user)
+        .select_related("venue", "space", "offer", "guest")
+        .prefetch_related(
+            Prefetch(
+                "messages",
+                queryset=OutgoingMessage.objects.select_related(
+                    "waitlist_entry__venue", "waitlist_entry__guest", "waitlist_entry__space"
+                ).order_by("created_at", "pk"),
+            )
+        )
+        .order_by("created_at", "pk")
+    )
     return {
         "format": EXPORT_FORMAT,
         "exported_at": _when(now),
@@ -144,6 +158,35 @@ def account_export(*, user, now: datetime | None = None) -> dict:
             for address in EmailAddress.objects.using(database).filter(user=user).order_by("-primary", "email")
         ],
         "reservations": [_reservation_data(reservation, user) for reservation in reservations],
+        "waitlist": [_wish_data(entry) for entry in wishes],
+    }
+
+
+def _wish_data(entry: WaitlistEntry) -> dict:
+    return {
+        "venue": entry.venue.name,
+        "date": entry.day.isoformat(),
+        "earliest": entry.earliest.isoformat(timespec="minutes"),
+        "latest": entry.latest.isoformat(timespec="minutes"),
+        "party_size": entry.party_size,
+        "nights": entry.nights,
+        "category": entry.category,
+        "space": entry.space.name if entry.space_id else None,
+        "status": entry.status,
+        "joined_at": _when(entry.created_at),
+        "offered_at": _when(entry.offered_at),
+        "offer": entry.offer.reference if entry.offer_id else None,
+        "emails": [
+            {
+                "subject": render_subject(message),
+                "kind": message.kind,
+                "to": message.to_email,
+                "status": message.status,
+                "created_at": _when(message.created_at),
+                "sent_at": _when(message.sent_at),
+            }
+            for message in entry.messages.all()
+        ],
     }
 
 

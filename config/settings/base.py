@@ -327,6 +327,7 @@ HOLDFAST_RATE_LIMITS = {
     "hold": env("HOLDFAST_RATE_LIMIT_HOLD", default="20/m/user,60/m/ip"),
     "api": env("HOLDFAST_RATE_LIMIT_API", default="120/m/user"),
     "account_delete": "5/15m/user",  # password attempts on "Delete my account"
+    "waitlist": env("HOLDFAST_RATE_LIMIT_WAITLIST", default="10/m/user,30/m/ip"),  # joining a waitlist
 }
 # Behind a proxy every request comes from the proxy's address. The number of proxies of ours that add to
 # X-Forwarded-For lets allauth's and our limits per IP address count the guest's own address instead.

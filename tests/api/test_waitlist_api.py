@@ -69,3 +69,24 @@ def test_bad_wishes_are_422_with_the_field_and_leaving_is_for_the_guest(restaura
     left = logged_in(guest).delete(f"/api/waitlist/{entry['id']}")
     assert left.status_code == 200 and left.json()["status"] == "left"
     assert logged_in(guest).post("/api/waitlist", wish(restaurant), content_type=JSON).status_code == 201
+
+
+def test_joining_too_often_is_429(restaurant, settings):
+    from django.core.cache import cache
+
+    settings.HOLDFAST_RATE_LIMITS = {**settings.HOLDFAST_RATE_LIMITS, "waitlist": "2/m/user"}
+    cache.clear()
+    guest = make_user("eager@example.com")
+    client = logged_in(guest)
+    answers = [
+        client.post(
+            "/api/waitlist",
+            wish(
+                restaurant,
+                date=(next_weekday(restaurant, TUESDAY) + __import__("datetime").timedelta(days=n)).isoformat(),
+            ),
+            content_type=JSON,
+        ).status_code
+        for n in range(3)
+    ]
+    assert answers == [201, 201, 429]

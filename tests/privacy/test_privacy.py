@@ -166,15 +166,25 @@ def test_export_holds_nothing_of_other_users(client, restaurant, guest, other_gu
 def test_export_takes_a_fixed_number_of_queries_however_many_reservations(
     restaurant, guest, django_assert_max_num_queries
 ):
+    from datetime import time
+
+    from reservations.services.waitlist import waitlist_join
+
     for weeks_ahead in range(1, 6):
         book_dinner(restaurant, guest, weeks_ahead=weeks_ahead)
+        day = next_weekday(restaurant, TUESDAY, weeks_ahead=weeks_ahead) + timedelta(days=1)
+        waitlist_join(guest=guest, venue=restaurant, day=day, earliest=time(19), latest=time(20), party_size=2)
 
-    # Reservations, their events, e-mails, payments and refunds (none here), and the e-mail addresses.
-    with django_assert_max_num_queries(6):
+    # Reservations, their events, e-mails, payments and refunds (none here), the e-mail addresses, and
+    # the waitlist's wishes with their e-mails.
+    with django_assert_max_num_queries(8):
         data = account_export(user=guest)
 
     assert len(data["reservations"]) == 5
     assert all(len(entry["emails"]) == 1 for entry in data["reservations"])
+    assert len(data["waitlist"]) == 5
+    assert data["waitlist"][0]["earliest"] == "19:00" and data["waitlist"][0]["status"] == "waiting"
+    assert data["waitlist"][0]["emails"][0]["subject"].endswith(f"waitlist for {day - timedelta(weeks=4):%a %-d %b}")
 
 
 # --- Deleting the account --------------------------------------------------------------------------
