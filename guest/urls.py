@@ -9,6 +9,7 @@ venue_urls = [
     path("<slug:slug>/", venue.venue_detail, name="venue_detail"),
     path("<slug:slug>/hold/", reservations.hold, name="hold"),
     path("<slug:slug>/waitlist/", waitlist.join, name="waitlist_join"),
+    path("<slug:slug>/waitlist/session/", waitlist.join_session, name="waitlist_session"),
 ]
 
 reservation_urls = [

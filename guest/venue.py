@@ -81,7 +81,8 @@ def _results(availability: Availability) -> dict:
     if venue.assigns_spaces:
         starts = availability.start_times
         return {"mode": "times", "start_times": starts, "found": bool(starts)}
-    return {"mode": "spaces", "space_results": availability.spaces, "found": not availability.is_empty}
+    found = not availability.is_empty or any(entry.sold_out for entry in availability.spaces)
+    return {"mode": "spaces", "space_results": availability.spaces, "found": found}
 
 
 def nearest_alternatives(availability: Availability | None, starts_at: datetime, space: Space | None = None):
@@ -205,13 +206,14 @@ def waitlist_form(venue: Venue, data=None, *, spaces: list[Space], initial=None)
 def waitlist_context(venue: Venue, spaces: list[Space], context: dict, wish: WaitlistForm | None) -> dict:
     """The "Join the waitlist" form below the results: where nothing is free, and always for a venue
     booked by the slot (the time a guest wants may be the one that is gone). `wish` is a form sent
-    back (refused, or filled in after the log-in). Classes and tours (seats) have no waitlist here."""
+    back (refused, or filled in after the log-in). A class's or tour's sold-out session has a button of
+    its own (guest/waitlist.py: join_session)."""
     if wish is not None:
         return {"waitlist_form": wish, "waitlist_url": reverse("spaces:waitlist_join", kwargs={"slug": venue.slug})}
     availability = context.get("availability")
     if not venue.waitlist:  # the venue's switch (Venue.waitlist)
         return {}
-    if availability is None or context.get("closed_words") or any(space.sold_by_seat for space in spaces):
+    if availability is None or context.get("closed_words"):
         return {}
     if context.get("found") and venue.uses_nights:
         return {}

@@ -4,7 +4,7 @@ Thin, like the other booking pages: the rules are reservations.services.waitlist
 (PolicyViolation) is shown in its own words next to the form. Someone else's entry is a 404.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -95,6 +95,56 @@ def join(request, slug):
         "We will e-mail you if a place frees up.",
     )
     return redirect(f"{reverse('reservations:list')}#waitlist")
+
+
+@require_POST
+def join_session(request, slug):
+    """POST from a class's or tour's sold-out session: put the guest on the waitlist for its seats."""
+    venue = active_venue(slug)
+    space = venue.spaces.filter(pk=_number(request.POST.get("space")), is_active=True, sold_by_seat=True).first()
+    party_size = _number(request.POST.get("party_size"))
+    try:
+        starts_at = datetime.fromisoformat(request.POST.get("starts_at", ""))
+    except ValueError:
+        starts_at = None
+    if space is None or not party_size or starts_at is None or starts_at.tzinfo is None:
+        return venue_page(request, venue, data={}, status=400, problem="Choose a session from the list.")
+    local = starts_at.astimezone(venue.zone)
+    if not request.user.is_authenticated:
+        search = urlencode({"date": local.date().isoformat(), "party_size": party_size})
+        return redirect_to_login(f"{venue.get_absolute_url()}?{search}")
+    try:
+        ratelimit.check(request, "waitlist")
+    except ratelimit.RateLimited as error:
+        return ratelimit.too_many_page(
+            request,
+            error,
+            message="You have tried to join a waitlist too many times in a short time.",
+            back_url=venue.get_absolute_url(),
+        )
+    try:
+        entry = waitlist_join(
+            guest=request.user,
+            venue=venue,
+            day=local.date(),
+            earliest=local.time().replace(tzinfo=None),
+            latest=local.time().replace(tzinfo=None),
+            party_size=party_size,
+            space=space,
+        )
+    except PolicyViolation as error:
+        search = {"date": local.date().isoformat(), "party_size": party_size}
+        return venue_page(request, venue, data=search, status=422, problem=error.message)
+    messages.success(
+        request,
+        f"You are on the waitlist for {space.name}, {wish_words(entry)}: number {place_in_line(entry)} in line. "
+        "We will e-mail you if seats free up.",
+    )
+    return redirect(f"{reverse('reservations:list')}#waitlist")
+
+
+def _number(value) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
 
 
 @login_required

@@ -40,6 +40,7 @@ class SpaceAvailability:
     space: Space
     slots: list[Slot]
     price: object = None
+    sold_out: list[Slot] = field(default_factory=list)  # sessions without seats for the party (waitlist)
 
 
 @dataclass(frozen=True)
@@ -246,16 +247,17 @@ def _sessions(
             taken[(space_id, starts_at)] = seats
     result = []
     for space in spaces:
-        slots = []
+        slots, sold_out = [], []
         for session, start, end in found:
             closed = any(
                 (span.whole_venue or span.closes(space)) and span.starts_at < end and start < span.ends_at
                 for span in spans
             )
             left = session.seats - taken[(space.pk, _instant(start))]
-            if session.space_id == space.pk and not closed and left >= party_size:
-                slots.append(Slot(start, end, seats_left=left))
-        result.append(SpaceAvailability(space, slots, space.price * party_size))
+            if session.space_id != space.pk or closed:
+                continue
+            (slots if left >= party_size else sold_out).append(Slot(start, end, seats_left=max(left, 0)))
+        result.append(SpaceAvailability(space, slots, space.price * party_size, sold_out=sold_out))
     return result
 
 

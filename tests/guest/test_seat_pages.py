@@ -60,3 +60,33 @@ def test_a_guest_holds_seats_from_the_session_button(client, pasta_class, guest)
     seats = Reservation.objects.get(guest=guest)
     assert (seats.space, seats.party_size, seats.price) == (pasta_class, 3, Decimal("105.00"))
     assert seats.ends_at.astimezone(venue.zone).strftime("%H:%M") == "13:00"
+
+
+def test_a_sold_out_session_offers_its_waitlist_and_freed_seats_are_offered_to_the_first_in_line(
+    client, pasta_class, guest
+):
+    from reservations.models import WaitlistEntry
+    from reservations.services import reservation_cancel
+
+    venue = pasta_class.venue
+    day = next_weekday(venue, SATURDAY)
+    start = at(venue, day, "10:00")
+    big = reservation_book(guest=make_user("big@example.com"), space=pasta_class, starts_at=start, party_size=10)
+    reservation_book(guest=make_user("two@example.com"), space=pasta_class, starts_at=start, party_size=2)
+
+    page = text(client.get(venue.get_absolute_url(), {"date": day.isoformat(), "party_size": 3, "duration": 60}))
+    assert "10:00: sold out" in page and "Join the waitlist" in page
+
+    client.force_login(guest)
+    joined = client.post(
+        reverse("spaces:waitlist_session", kwargs={"slug": venue.slug}),
+        {"space": pasta_class.pk, "starts_at": start.isoformat(), "party_size": 3},
+    )
+    assert joined.status_code == 302
+    entry = WaitlistEntry.objects.get(guest=guest)
+    assert (entry.space, entry.party_size, entry.earliest.strftime("%H:%M")) == (pasta_class, 3, "10:00")
+
+    reservation_cancel(reservation=big, actor=big.guest)
+    entry.refresh_from_db()
+    assert entry.status == "offered"
+    assert (entry.offer.space, entry.offer.party_size, entry.offer.starts_at) == (pasta_class, 3, start)
