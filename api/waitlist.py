@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 
 from api.schemas import LocalTime, Text, error_responses
 from core import ratelimit
+from core.replica import lag_tolerant
 from reservations.exceptions import NotAllowed
 from reservations.models import WaitlistEntry
 from reservations.services.waitlist import place_in_line, waitlist_join, waitlist_leave
@@ -65,7 +66,9 @@ class WaitlistOut(Schema):
 
 
 def _entries(user):
-    return WaitlistEntry.objects.filter(guest=user).select_related("venue", "offer").order_by("-created_at", "-pk")
+    # The guest's own list reads the replica like their bookings, unless they just changed it (core/replica.py).
+    entries = WaitlistEntry.objects.using(lag_tolerant(guest_id=user.pk)).filter(guest=user)
+    return entries.select_related("venue", "offer").order_by("-created_at", "-pk")
 
 
 @router.post("/waitlist", response={201: WaitlistOut, **error_responses(401, 404, 422)}, summary="Join a waitlist")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import ratelimit
+from core.replica import lag_tolerant
 from guest.venue import active_spaces, active_venue, venue_page, waitlist_form
 from reservations.exceptions import BookingError, PolicyViolation
 from reservations.models import WaitlistEntry
@@ -179,7 +180,8 @@ def guest_entries(guest, *, now=None) -> list[WaitlistEntry]:
     open_statuses = WaitlistEntry.OPEN_STATUSES
     closed = Case(When(status__in=open_statuses, then=Value(0)), default=Value(1), output_field=IntegerField())
     entries = list(
-        WaitlistEntry.objects.filter(guest=guest)
+        WaitlistEntry.objects.using(lag_tolerant(guest_id=guest.pk))  # like the bookings: core/replica.py
+        .filter(guest=guest)
         .filter(Q(status__in=WaitlistEntry.OPEN_STATUSES) | Q(created_at__gte=now - timedelta(days=30)))
         .select_related("venue", "offer")
         .annotate(ahead=Coalesce(Subquery(ahead, output_field=IntegerField()), 0), closed=closed)

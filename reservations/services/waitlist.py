@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.replica import pin_to_primary
 from reservations import notifications
 from reservations.exceptions import BookingError, NotAllowed, PolicyViolation
 from reservations.models import OutgoingMessage, Reservation, WaitlistEntry
@@ -73,6 +74,7 @@ def waitlist_join(
                 party_size=party_size,
                 nights=nights,
             )
+            pin_to_primary(guest.pk)  # the guest's next reads see the wish (core/replica.py)
             notifications.enqueue_about_wish(
                 entry, Kind.WAITLIST_JOINED, key=f"waitlist_joined:{entry.pk}", context={"place": place_in_line(entry)}
             )
@@ -97,6 +99,7 @@ def waitlist_leave(*, entry: WaitlistEntry, actor, now: datetime | None = None) 
         if current.status not in WaitlistEntry.OPEN_STATUSES:
             return current
         WaitlistEntry.objects.filter(pk=current.pk).update(status=Status.LEFT)
+        pin_to_primary(current.guest_id)
         current.status = Status.LEFT
         if current.offer is not None and current.offer.status == Reservation.Status.HELD:
             reservation_cancel(reservation=current.offer, actor=current.guest, now=now)  # frees it for the next
