@@ -189,8 +189,9 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
                 "slots": [slot(each) for each in entry.slots],
             }
             for entry in found.spaces
+            if per_space or entry.space.sold_by_seat  # a class's sessions are picked, even where tables are not
         ]
-        if per_space
+        if per_space or any(entry.space.sold_by_seat for entry in found.spaces)
         else None,
         "options": [
             {"category": o.category, "starts_at": iso(o.starts_at), "ends_at": iso(o.ends_at), "free": o.free}

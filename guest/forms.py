@@ -194,7 +194,13 @@ class ChoiceForm(forms.Form):
     def clean_space(self):
         space_id = self.cleaned_data["space"]
         if self.venue.assigns_spaces:
-            return None  # the venue assigns: a guest cannot ask for table 7
+            # The venue assigns: a guest cannot ask for table 7, only for a class's or tasting's session.
+            seats = (
+                self.venue.spaces.filter(pk=space_id, is_active=True, sold_by_seat=True).first() if space_id else None
+            )
+            if seats is not None:
+                seats.venue = self.venue
+            return seats
         if space_id is None:
             raise forms.ValidationError(f"Choose a {space_noun(self.venue)}.", code="required")
         space = self.venue.spaces.filter(pk=space_id, is_active=True).first()

@@ -80,7 +80,11 @@ def _results(availability: Availability) -> dict:
         return {"mode": "categories", "categories": categories, "found": any(c["free"] for c in categories)}
     if venue.assigns_spaces:
         starts = availability.start_times
-        return {"mode": "times", "start_times": starts, "found": bool(starts)}
+        # A class or tasting sold by the seat is picked by its session, even where tables are assigned.
+        sessions = [
+            entry for entry in availability.spaces if entry.space.sold_by_seat and (entry.slots or entry.sold_out)
+        ]
+        return {"mode": "times", "start_times": starts, "session_results": sessions, "found": bool(starts or sessions)}
     found = not availability.is_empty or any(entry.sold_out for entry in availability.spaces)
     return {"mode": "spaces", "space_results": availability.spaces, "found": found}
 

@@ -1,7 +1,7 @@
 """A class sold by the seat on the guest's pages: its sessions with the seats left, a party's price,
 and a hold of seats from the same buttons as a room."""
 
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -90,3 +90,30 @@ def test_a_sold_out_session_offers_its_waitlist_and_freed_seats_are_offered_to_t
     entry.refresh_from_db()
     assert entry.status == "offered"
     assert (entry.offer.space, entry.offer.party_size, entry.offer.starts_at) == (pasta_class, 3, start)
+
+
+def test_a_restaurant_that_assigns_tables_still_sells_its_tasting_by_the_seat(client, restaurant, guest):
+    tasting = Space.objects.create(
+        venue=restaurant, name="Chef's table", capacity=8, price=Decimal("90"), sold_by_seat=True
+    )
+    Session.objects.create(space=tasting, weekday=1, starts_at=time(19), minutes=150, seats=8)
+    day = next_weekday(restaurant, 1)
+
+    html = text(client.get(restaurant.get_absolute_url(), {"date": day.isoformat(), "party_size": 2}))
+    assert "Sold by the seat on" in html and "Chef&#x27;s table" in html and "8 seats left" in html
+    api = client.get(f"/api/availability/{day.isoformat()}", {"venue": restaurant.slug, "party_size": 2}).json()
+    assert [entry["name"] for entry in api["spaces"]] == ["Chef's table"]  # the tables stay behind options
+
+    client.force_login(guest)
+    start = at(restaurant, day, "19:00")
+    response = client.post(
+        reverse("spaces:hold", kwargs={"slug": restaurant.slug}),
+        {"starts_at": start.isoformat(), "party_size": "2", "space": str(tasting.pk)},
+    )
+    assert response.status_code == 302
+    seats = Reservation.objects.get(guest=guest)
+    assert (seats.space, seats.price, seats.ends_at - seats.starts_at) == (
+        tasting,
+        Decimal("180.00"),
+        timedelta(minutes=150),
+    )
