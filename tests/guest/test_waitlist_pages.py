@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from reservations.models import Reservation, WaitlistEntry
 from reservations.periods import stay_period
@@ -265,3 +266,21 @@ def test_no_waitlist_form_where_the_venue_switched_it_off(client, restaurant):
     day = date.today() + timedelta(days=8)
     html = client.get(restaurant.get_absolute_url(), {"date": day.isoformat(), "party_size": 2}).content.decode()
     assert "waitlist" not in html.lower()
+
+
+def test_a_sold_out_room_type_offers_its_own_waitlist(client, hotel, guest):
+    arrival = timezone.now().astimezone(hotel.zone).date() + timedelta(days=20)
+    starts_at, ends_at = stay_period(hotel, arrival, 2)
+    single = make_user("single@example.com")
+    reservation_book(guest=single, venue=hotel, category="Single", starts_at=starts_at, ends_at=ends_at, party_size=1)
+
+    search = {"date": arrival.isoformat(), "party_size": 1, "nights": 2}
+    html = client.get(hotel.get_absolute_url(), search).content.decode()
+    assert 'Join the waitlist<span class="visually-hidden"> for Single' in html
+
+    client.force_login(guest)
+    wish = {**search, "category": "Single", "earliest": "15:00", "latest": "15:00"}
+    joined = client.post(reverse("spaces:waitlist_join", kwargs={"slug": hotel.slug}), wish)
+    assert joined.status_code == 302, joined.content.decode()[:500]
+    entry = WaitlistEntry.objects.get(guest=guest)
+    assert (entry.category, entry.nights) == ("Single", 2)
