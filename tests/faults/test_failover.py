@@ -57,7 +57,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -357,7 +357,10 @@ def test_bookings_and_their_emails_continue_through_a_failover_to_the_synchronou
 
     # No acknowledged booking lost, nothing half-written, on the promoted server.
     assert orphans_and_overlaps(promoted_url) == (0, 0, 0)
-    by_request = {(f"steady{e.guest}@example.com", e.starts_at): e for e in log}
+    # One guest may ask for two rooms at the same start (the stream hands out slots room by room).
+    by_request = defaultdict(list)
+    for e in log:
+        by_request[(f"steady{e.guest}@example.com", e.starts_at)].append(e)
     created = {e.answer.json()["reference"] for e in log if e.answer.status == 201}
     assert len(created) == booked
     confirmed = set()
@@ -369,8 +372,10 @@ def test_bookings_and_their_emails_continue_through_a_failover_to_the_synchronou
         confirmed.add(reference)
         if reference not in created:
             # Committed, but the answer was lost: only a request in flight when the primary was killed.
-            request = by_request[(email, starts_at)]
-            assert request.answer.status == 503 and request.sent < killed and request.answered > kill_began, reference
+            assert any(
+                request.answer.status == 503 and request.sent < killed and request.answered > kill_began
+                for request in by_request[(email, starts_at)]
+            ), reference
     assert created <= confirmed
     assert len(confirmed - created) <= GUESTS  # at most one request in flight per guest
 
