@@ -203,7 +203,9 @@ def test_a_guest_books_two_nights_in_a_double_room_logging_in_on_the_way(page, h
     expect(double).to_contain_text("2 left")
     family = page.locator(".option").filter(has=page.get_by_role("heading", name="Family", exact=True))
     expect(family).to_contain_text("Sold out for these dates")
-    expect(family.get_by_role("button")).to_have_count(0)
+    # Nothing to choose there, only its waitlist.
+    expect(family.get_by_role("button")).to_have_count(1)
+    expect(family.get_by_role("button", name="Join the waitlist for Family")).to_be_visible()
     page.get_by_role("button", name="Choose Double").click()
 
     # Not logged in: the log-in page, then back to the same choice without picking again.
