@@ -78,17 +78,7 @@ def _reservation_data(reservation: Reservation, user) -> dict:
             {"at": _when(event.at), "event": event.kind, "by": _actor(event, user), "details": event.details}
             for event in reservation.events.all()
         ],
-        "emails": [
-            {
-                "subject": render_subject(message),
-                "kind": message.kind,
-                "to": message.to_email,
-                "status": message.status,
-                "created_at": _when(message.created_at),
-                "sent_at": _when(message.sent_at),
-            }
-            for message in reservation.messages.all()
-        ],
+        "emails": [_email_data(message) for message in reservation.messages.all()],
         "payments": [
             {
                 "amount": str(payment.amount),
@@ -162,6 +152,17 @@ def account_export(*, user, now: datetime | None = None) -> dict:
     }
 
 
+def _email_data(message: OutgoingMessage) -> dict:
+    return {
+        "subject": render_subject(message),
+        "kind": message.kind,
+        "to": message.to_email,
+        "status": message.status,
+        "created_at": _when(message.created_at),
+        "sent_at": _when(message.sent_at),
+    }
+
+
 def _wish_data(entry: WaitlistEntry) -> dict:
     return {
         "venue": entry.venue.name,
@@ -176,17 +177,7 @@ def _wish_data(entry: WaitlistEntry) -> dict:
         "joined_at": _when(entry.created_at),
         "offered_at": _when(entry.offered_at),
         "offer": entry.offer.reference if entry.offer_id else None,
-        "emails": [
-            {
-                "subject": render_subject(message),
-                "kind": message.kind,
-                "to": message.to_email,
-                "status": message.status,
-                "created_at": _when(message.created_at),
-                "sent_at": _when(message.sent_at),
-            }
-            for message in entry.messages.all()
-        ],
+        "emails": [_email_data(message) for message in entry.messages.all()],
     }
 
 

@@ -33,26 +33,20 @@ def enqueue(reservation: Reservation, kind: str, *, key: str, context: dict | No
 
     `key` makes the message unique: enqueueing the same key twice records one message.
     """
-    guest = reservation.guest
-    if guest is None or not guest.email:
-        return None  # an anonymised booking has nobody to tell
-    message, created = OutgoingMessage.objects.get_or_create(
-        dedupe_key=key,
-        defaults={"reservation": reservation, "kind": kind, "to_email": guest.email, "context": context or {}},
-    )
-    if created:
-        transaction.on_commit(lambda: dispatch(message.pk))
-    return message
+    return _record(reservation.guest, kind, key=key, context=context, reservation=reservation)
 
 
 def enqueue_about_wish(entry, kind: str, *, key: str, context: dict | None = None) -> OutgoingMessage | None:
     """Like enqueue, for a message about a waitlist entry (no booking yet): joined the line."""
-    guest = entry.guest
+    return _record(entry.guest, kind, key=key, context=context, waitlist_entry=entry)
+
+
+def _record(guest, kind: str, *, key: str, context: dict | None, **about) -> OutgoingMessage | None:
+    """The message to `guest` about `about` (its booking or wish), once per key, sent after commit."""
     if guest is None or not guest.email:
-        return None
+        return None  # an anonymised booking has nobody to tell
     message, created = OutgoingMessage.objects.get_or_create(
-        dedupe_key=key,
-        defaults={"waitlist_entry": entry, "kind": kind, "to_email": guest.email, "context": context or {}},
+        dedupe_key=key, defaults={**about, "kind": kind, "to_email": guest.email, "context": context or {}}
     )
     if created:
         transaction.on_commit(lambda: dispatch(message.pk))
