@@ -14,9 +14,10 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Func, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from reservations.periods import nights_between
-from spaces.models import Space
+from spaces.models import CalendarFeed, Space
 
 # Crockford's base32 without look-alikes: references are read out over the phone.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -181,12 +182,63 @@ class Reservation(models.Model):
         return " + ".join(space.name for space in self.all_spaces)
 
 
+class Block(models.Model):
+    """Nights a room is sold elsewhere: one event of one of its calendar feeds (a booking on Airbnb),
+    followed by its key (the event's UID). The block claims the nights it can (SpaceClaim, under the
+    same exclusion constraint as bookings), so no guest can book a night a channel sold. Nights a
+    confirmed booking of ours already has are a conflict: the booking stays, the managers are told,
+    and the block lists them until the booking is moved or a manager marks it resolved.
+    (reservations/services/channels.py)"""
+
+    feed = models.ForeignKey(CalendarFeed, on_delete=models.CASCADE, related_name="blocks")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="blocks", verbose_name=_("room"))
+    key = models.CharField(max_length=400, help_text=_("The event's UID (and occurrence) in the feed."))
+    summary = models.CharField(_("channel's summary"), max_length=200, blank=True)
+    starts_on = models.DateField(_("first night"))
+    ends_on = models.DateField(_("departure"))
+    conflicts = models.JSONField(
+        _("conflicting bookings"),
+        default=list,
+        blank=True,
+        help_text=_("Our confirmed bookings on the same nights: [{reference, arrival, departure}]."),
+    )
+    conflict_since = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(_("conflict resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["space", "starts_on", "pk"]
+        verbose_name = _("channel block")
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "key"], name="block_one_per_event"),
+            models.CheckConstraint(condition=Q(starts_on__lt=models.F("ends_on")), name="block_has_nights"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["space", "starts_on"], name="block_open_conflict", condition=Q(conflict_since__isnull=False)
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.feed.name if self.feed_id else ''}: {self.space.name} {self.starts_on}–{self.ends_on}"
+
+    @property
+    def has_open_conflict(self) -> bool:
+        return bool(self.conflicts) and self.resolved_at is None
+
+
 class SpaceClaimQuerySet(models.QuerySet):
     def blocking(self, now):
-        """Claims that block their space at `now`: of confirmed bookings and of holds not yet run out
-        (the exclusion constraint also counts a stale hold's, until the hold is expired)."""
+        """Claims that block their space at `now`: of confirmed bookings, of holds not yet run out (the
+        exclusion constraint also counts a stale hold's, until the hold is expired) and of channel blocks."""
         return self.filter(active=True).filter(
-            Q(reservation__status=Reservation.Status.CONFIRMED) | Q(reservation__hold_expires_at__gt=now)
+            Q(reservation__status=Reservation.Status.CONFIRMED)
+            | Q(reservation__hold_expires_at__gt=now)
+            | Q(block__isnull=False)
         )
 
     def overlapping(self, starts_at, ends_at):
@@ -198,11 +250,13 @@ class SpaceClaim(models.Model):
     """A space a booking takes: its period plus the space's buffer (the time to reset the table or
     clean the room). A booking of combined tables has one claim per table. PostgreSQL refuses two
     active claims of one space whose periods overlap: no table is ever double-booked, combined or not.
+    A channel's block claims its room the same way (a claim of a block has no reservation).
 
     `active` follows the booking's status (reservations/services/transitions.py): held or confirmed.
     """
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="claims")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="claims")
+    block = models.ForeignKey(Block, on_delete=models.CASCADE, null=True, blank=True, related_name="claims")
     space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="claims")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(help_text="The booking's end plus the space's buffer.")
@@ -224,6 +278,11 @@ class SpaceClaim(models.Model):
             ),
             models.UniqueConstraint(fields=["reservation", "space"], name="claim_one_per_space"),
             models.CheckConstraint(condition=Q(starts_at__lt=models.F("ends_at")), name="claim_starts_before_end"),
+            models.CheckConstraint(
+                condition=Q(reservation__isnull=False, block__isnull=True)
+                | Q(reservation__isnull=True, block__isnull=False),
+                name="claim_of_a_booking_or_a_block",
+            ),
         ]
         indexes = [
             # The claims of a venue's day, whatever the space (availability).
@@ -231,7 +290,7 @@ class SpaceClaim(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.space} for {self.reservation}"
+        return f"{self.space} for {self.reservation or self.block}"
 
 
 class WaitlistEntry(models.Model):
@@ -339,6 +398,7 @@ class OutgoingMessage(models.Model):
         WAITLIST_OFFER = "waitlist_offer", "Waitlist: a place is offered"
         WAITLIST_LAPSED = "waitlist_lapsed", "Waitlist: the offer was not taken"
         WAITLIST_JOINED = "waitlist_joined", "Waitlist: joined"
+        CALENDAR_CONFLICT = "calendar_conflict", "To managers: a channel sold nights we had sold"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

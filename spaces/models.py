@@ -1,16 +1,19 @@
 """Venues and the spaces they rent out: a hotel's rooms, a restaurant's tables, meeting rooms."""
 
+import secrets
 import zoneinfo
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_time_zone(value):
@@ -19,6 +22,11 @@ def validate_time_zone(value):
             "“%(value)s” is not a known time zone; use an IANA name such as Europe/Berlin.",
             params={"value": value},
         )
+
+
+def new_calendar_token() -> str:
+    """The secret in a calendar URL (/calendars/<token>.ics): 32 random bytes, unguessable."""
+    return secrets.token_urlsafe(32)
 
 
 def default_refund_policy():
@@ -152,6 +160,14 @@ class Venue(models.Model):
         '{"hours_before": 24, "percent": 50}]: 100 % until 48 h before, 50 % until 24 h, nothing after.',
     )
 
+    calendar_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_calendar_token,
+        editable=False,
+        help_text=_("The secret in the venue's calendar URL for staff; regenerate it to shut out old copies."),
+    )
+
     class Meta:
         ordering = ["name"]
 
@@ -243,6 +259,15 @@ class Space(models.Model):
         blank=True,
         validators=[MaxValueValidator(24 * 60)],
         help_text="Minutes to reset this space after a booking. Empty: the venue's buffer.",
+    )
+    calendar_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_calendar_token,
+        editable=False,
+        help_text=_(
+            "The secret in this room's calendar URL, given to booking channels; regenerate it to shut out old copies."
+        ),
     )
 
     class Meta:
@@ -596,3 +621,166 @@ class VenueRole(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.get_role_display().split(' (')[0]} of {self.venue}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Hotels: nightly rates and stay limits by date, calendar feeds of the booking channels
+
+
+def _month_day(day: date) -> tuple[int, int]:
+    return (day.month, day.day)
+
+
+class NightRule(models.Model):
+    """What applies to some nights of a venue's rooms: a date range (every year, for a season), some
+    nights of the week, one room category or all. A night is the date a guest sleeps there."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE)
+    name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("Such as “Summer” or “Weekends”."))
+    category = models.CharField(
+        _("room type"), max_length=100, blank=True, help_text=_("A room category; empty: every room.")
+    )
+    starts_on = models.DateField(_("first night"))
+    ends_on = models.DateField(_("last night"))
+    repeats_yearly = models.BooleanField(
+        _("every year"), default=True, help_text=_("A season: the same dates every year (the year is ignored).")
+    )
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(choices=OpeningHours.Weekday.choices),
+        blank=True,
+        default=list,
+        verbose_name=_("nights of the week"),
+        help_text=_(
+            "0 (Monday night) to 6 (Sunday night), comma separated, e.g. 4,5 for Friday and Saturday "
+            "nights; empty: every night."
+        ),
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["venue", "starts_on", "pk"]
+
+    def applies(self, night: date, category: str) -> bool:
+        if self.category and self.category != category:
+            return False
+        if self.weekdays and night.weekday() not in self.weekdays:
+            return False
+        if not self.repeats_yearly:
+            return self.starts_on <= night <= self.ends_on
+        first, last, day = _month_day(self.starts_on), _month_day(self.ends_on), _month_day(night)
+        if first <= last:
+            return first <= day <= last
+        return day >= first or day <= last  # a season across new year (20 Dec – 6 Jan)
+
+    @property
+    def span(self) -> int:
+        """How many days its range covers: the narrower of two rules is the more specific."""
+        if not self.repeats_yearly:
+            return (self.ends_on - self.starts_on).days + 1
+        first = self.starts_on.replace(year=2001) if _month_day(self.starts_on) != (2, 29) else date(2001, 3, 1)
+        last = self.ends_on.replace(year=2001) if _month_day(self.ends_on) != (2, 29) else date(2001, 2, 28)
+        return (last - first).days % 365 + 1
+
+    def clean(self):
+        errors = {}
+        if self.starts_on and self.ends_on and not self.repeats_yearly and self.ends_on < self.starts_on:
+            errors["ends_on"] = _("The last night cannot come before the first.")
+        if any(day not in range(7) for day in self.weekdays or []):
+            errors["weekdays"] = _("Nights of the week are 0 (Monday) to 6 (Sunday).")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Rate(NightRule):
+    """The price of a night in a room category for a season or for some nights of the week, instead
+    of the room's own price. Where several apply to a night the most specific wins: a room type over
+    every room, given nights of the week over every night, then the narrower dates."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="rates")
+    nightly_price = models.DecimalField(
+        _("price per night"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+    class Meta(NightRule.Meta):
+        verbose_name = _("nightly rate")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(nightly_price__gte=0), name="rate_price_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.name or _('Rate')}: {self.nightly_price} {self.venue.currency if self.venue_id else ''}".strip()
+
+    def specificity(self) -> tuple:
+        return (bool(self.category), bool(self.weekdays), -self.span, self.pk or 0)
+
+
+class StayLimit(NightRule):
+    """The shortest (and longest) stay that includes one of these nights: two nights at weekends in
+    summer, so a Saturday is not sold alone. Where several apply the strictest holds."""
+
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="stay_limits")
+    min_nights = models.PositiveIntegerField(_("minimum nights"), default=1, validators=[MinValueValidator(1)])
+    max_nights = models.PositiveIntegerField(
+        _("maximum nights"), null=True, blank=True, validators=[MinValueValidator(1)], help_text=_("Empty: no maximum.")
+    )
+
+    class Meta(NightRule.Meta):
+        verbose_name = _("stay limit")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(min_nights__gte=1), name="stay_limit_min_positive"),
+            models.CheckConstraint(
+                condition=models.Q(max_nights__isnull=True) | models.Q(max_nights__gte=models.F("min_nights")),
+                name="stay_limit_max_covers_min",
+            ),
+        ]
+
+    def __str__(self):
+        limits = [str(_("at least %(n)s nights") % {"n": self.min_nights})]
+        if self.max_nights:
+            limits.append(str(_("at most %(n)s") % {"n": self.max_nights}))
+        return f"{self.name or _('Stay limit')}: {', '.join(limits)}"
+
+    def clean(self):
+        super().clean()
+        if self.max_nights is not None and self.min_nights and self.max_nights < self.min_nights:
+            raise ValidationError({"max_nights": _("The maximum cannot be below the minimum.")})
+
+
+class CalendarFeed(models.Model):
+    """A booking channel's calendar of one room (Airbnb, Booking.com...): the nights it sold there,
+    fetched every few minutes and kept as blocks of the room (reservations/services/channels.py)."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="calendar_feeds", verbose_name=_("room"))
+    name = models.CharField(_("name"), max_length=100, help_text=_("Such as “Airbnb” or “Booking.com”."))
+    url = models.URLField(
+        _("calendar URL"),
+        max_length=2000,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("The channel's export (iCal) address for this room, http or https."),
+    )
+    is_active = models.BooleanField(_("sync"), default=True, help_text=_("Untick to stop fetching it (blocks stay)."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    notes = models.TextField(_("notes of the last sync"), blank=True, help_text=_("What was skipped or guessed."))
+    events = models.PositiveIntegerField(_("events"), default=0, help_text=_("Events read at the last success."))
+    etag = models.CharField(max_length=300, blank=True, editable=False)
+    last_modified = models.CharField(max_length=100, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["space", "name", "pk"]
+        verbose_name = _("calendar feed")
+        constraints = [models.UniqueConstraint(fields=["space", "url"], name="calendar_feed_once_per_room")]
+
+    def __str__(self):
+        return f"{self.name} → {self.space.name}" if self.space_id else self.name
+
+    def is_stale(self, now=None) -> bool:
+        """Not synced for longer than HOLDFAST_CALENDAR_STALE_MINUTES: its channel may have sold nights
+        we still offer."""
+        if not self.is_active:
+            return False
+        now = now or timezone.now()
+        since = self.last_success_at or self.created_at
+        return since is not None and now - since > timedelta(minutes=settings.HOLDFAST_CALENDAR_STALE_MINUTES)

@@ -316,6 +316,17 @@ HOLDFAST_MAX_ACTIVE_HOLDS = env.int("HOLDFAST_MAX_ACTIVE_HOLDS", default=3)
 # The ceiling of a hold: at most the venue's hold length plus this many minutes from when it was made,
 # however often checkout is reopened. The default covers one Stripe Checkout (30 minutes at least).
 HOLDFAST_HOLD_CEILING_EXTRA_MINUTES = env.int("HOLDFAST_HOLD_CEILING_EXTRA_MINUTES", default=31)
+# Calendar sync with the booking channels (reservations/services/channels.py): every feed is fetched every
+# HOLDFAST_CALENDAR_SYNC_MINUTES, with a timeout (seconds) and a size limit (bytes); a feed not synced for
+# HOLDFAST_CALENDAR_STALE_MINUTES shows as stale. Feeds on private or loopback addresses are refused unless
+# HOLDFAST_CALENDAR_ALLOW_PRIVATE (development and tests allow them: the demo serves its own feed).
+HOLDFAST_CALENDAR_SYNC_MINUTES = env.int("HOLDFAST_CALENDAR_SYNC_MINUTES", default=15)
+HOLDFAST_CALENDAR_STALE_MINUTES = env.int("HOLDFAST_CALENDAR_STALE_MINUTES", default=60)
+HOLDFAST_CALENDAR_FETCH_TIMEOUT = env.float("HOLDFAST_CALENDAR_FETCH_TIMEOUT", default=10.0)
+HOLDFAST_CALENDAR_MAX_BYTES = env.int("HOLDFAST_CALENDAR_MAX_BYTES", default=5 * 1024 * 1024)
+HOLDFAST_CALENDAR_ALLOW_PRIVATE = env.bool("HOLDFAST_CALENDAR_ALLOW_PRIVATE", default=False)
+# How far ahead imported blocks and exported calendars reach (days).
+HOLDFAST_CALENDAR_HORIZON_DAYS = env.int("HOLDFAST_CALENDAR_HORIZON_DAYS", default=730)
 # Benchmark-only endpoints under /_bench/ (core/bench.py): `make bench` turns them on for its own
 # server and database. Never on a real site.
 HOLDFAST_BENCH_ENDPOINTS = env.bool("HOLDFAST_BENCH_ENDPOINTS", default=False)

@@ -23,3 +23,5 @@ WHITENOISE_AUTOREFRESH = True
 # Tasks run in the test process; tests that need a real worker start one (tests/notifications).
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+# Tests serve calendar feeds from a local HTTP server.
+HOLDFAST_CALENDAR_ALLOW_PRIVATE = True
