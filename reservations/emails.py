@@ -67,11 +67,30 @@ def _wish_context(message: OutgoingMessage) -> dict:
     }
 
 
+def _block_context(message: OutgoingMessage) -> dict:
+    """What a message to staff about a channel's block says: the room, the nights, our bookings."""
+    block = message.block
+    return {
+        "block": block,
+        "venue": block.space.venue,
+        "guest_name": "",
+        "feed": block.feed,
+        "room": block.space,
+        "url": settings.SITE_URL.rstrip("/") + reverse("admin:reservations_block_change", args=[block.pk]),
+        "site_url": settings.SITE_URL.rstrip("/"),
+        **message.context,
+    }
+
+
 def _venue(message: OutgoingMessage):
+    if message.block_id:
+        return message.block.space.venue
     return message.reservation.space.venue if message.reservation_id else message.waitlist_entry.venue
 
 
 def _context(message: OutgoingMessage) -> dict:
+    if message.block_id:
+        return _block_context(message)
     if message.reservation_id is None:
         return _wish_context(message)
     reservation = message.reservation

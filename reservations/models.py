@@ -413,6 +413,8 @@ class OutgoingMessage(models.Model):
     waitlist_entry = models.ForeignKey(
         WaitlistEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
     )
+    # A message to a venue's managers about a channel's block: nights a channel sold that we had sold.
+    block = models.ForeignKey(Block, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     to_email = models.EmailField()
     context = models.JSONField(default=dict, blank=True, help_text="What the e-mail says beyond the reservation.")
@@ -432,10 +434,12 @@ class OutgoingMessage(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(reservation__isnull=False) | Q(waitlist_entry__isnull=False),
-                name="message_about_a_booking_or_a_wish",
+                condition=Q(reservation__isnull=False) | Q(waitlist_entry__isnull=False) | Q(block__isnull=False),
+                name="message_about_a_booking_a_wish_or_a_block",
             )
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} for {self.reservation or self.waitlist_entry} to {self.to_email}"
+        return (
+            f"{self.get_kind_display()} for {self.reservation or self.waitlist_entry or self.block} to {self.to_email}"
+        )

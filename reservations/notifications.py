@@ -41,6 +41,11 @@ def enqueue_about_wish(entry, kind: str, *, key: str, context: dict | None = Non
     return _record(entry.guest, kind, key=key, context=context, waitlist_entry=entry)
 
 
+def enqueue_to_staff(user, block, kind: str, *, key: str, context: dict | None = None) -> OutgoingMessage | None:
+    """A message to a member of a venue's staff about a channel's block (a conflict to sort out)."""
+    return _record(user, kind, key=key, context=context, block=block)
+
+
 def _record(guest, kind: str, *, key: str, context: dict | None, **about) -> OutgoingMessage | None:
     """The message to `guest` about `about` (its booking or wish), once per key, sent after commit."""
     if guest is None or not guest.email:
@@ -84,7 +89,12 @@ def deliver(message_id: int, *, now=None) -> bool:
     if not claimed:
         return False  # sent already, being sent by another worker, or not due yet
     message = OutgoingMessage.objects.select_related(
-        "reservation__space__venue", "reservation__guest", "waitlist_entry__venue", "waitlist_entry__guest"
+        "reservation__space__venue",
+        "reservation__guest",
+        "waitlist_entry__venue",
+        "waitlist_entry__guest",
+        "block__space__venue",
+        "block__feed",
     ).get(pk=message_id)
     try:
         send_message(message)
@@ -109,7 +119,7 @@ def deliver(message_id: int, *, now=None) -> bool:
         return False
     # A deleted account's last messages (its cancellations) keep the address only until they are sent.
     about = message.reservation or message.waitlist_entry
-    forget = {"to_email": ""} if about.guest_id is None else {}
+    forget = {"to_email": ""} if about is not None and about.guest_id is None else {}
     OutgoingMessage.objects.filter(pk=message_id, claimed_at=stamp).update(
         status=Status.SENT, sent_at=timezone.now(), last_error="", **forget
     )
