@@ -117,6 +117,9 @@ def run(host="127.0.0.1", port=8000, reload=True):
             subprocess.Popen([*celery, "beat", "--loglevel", "WARNING"], cwd=BASE_DIR, env=env),
         ]
         _wait_until_listening(host, port, processes[0])
+        # The channels' calendars once now (the scheduler does it every 15 minutes): the demo hotel's
+        # room on a channel shows its blocked nights at once. A feed that fails does not stop the site.
+        subprocess.run([sys.executable, "manage.py", "sync_calendars"], cwd=BASE_DIR, env=env)
         site = f"http://{host}:{port}"
         print(
             f"\nHoldfast is running at {site}/\n"

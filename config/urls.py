@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from api import webhooks
+from api import calendars, webhooks
 from api.site import api
 from core import views as core_views
 from guest import urls as guest_urls
@@ -16,6 +16,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", guest_venue.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("demo/channel.ics", core_views.demo_channel, name="demo_channel"),
     path("admin/", admin.site.urls),
     # allauth's authenticator set-up, returning staff to where they were going (staff/two_factor.py).
     path("accounts/2fa/totp/activate/", two_factor.activate_totp, name="mfa_activate_totp"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("reservations/", include((guest_urls.reservation_urls, "reservations"))),
     path("payments/", include((webhooks.urlpatterns, "payments"))),
     path("api/", api.urls),
+    path("calendars/<slug:token>.ics", calendars.calendar_feed, name="calendar_feed"),
     path("_allauth/", include("allauth.headless.urls")),
     path("staff/", include("staff.urls")),
 ]

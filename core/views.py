@@ -1,6 +1,11 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from icalendar import Calendar, Event
 
 
 @never_cache
@@ -12,3 +17,28 @@ def healthz(request):
     except (DatabaseError, InterfaceError):  # InterfaceError: a connection closed under us
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+DEMO_CHANNEL_STAYS = [(3, 4), (12, 2), (26, 5)]  # (days from today, nights): what the demo channel sold
+
+
+def demo_channel(request):
+    """A booking channel's calendar for the demo (`make run`): an Airbnb-shaped export of a few stays
+    from today on, which seed_demo gives one of Harbour Inn's rooms as a feed, so the sync has
+    something to block. Only where HOLDFAST_DEMO_CHANNEL is on (development)."""
+    if not settings.HOLDFAST_DEMO_CHANNEL:
+        raise Http404
+    today = timezone.localdate()
+    calendar = Calendar()
+    calendar.add("prodid", "-//Holdfast demo channel//Hosting Calendar//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    for offset, nights in DEMO_CHANNEL_STAYS:
+        arrival = today + timedelta(days=offset)
+        event = Event()
+        event.add("uid", f"demo-{offset}-{nights}@channel.example")
+        event.add("dtstart", arrival)
+        event.add("dtend", arrival + timedelta(days=nights))
+        event.add("summary", "Reserved")
+        calendar.add_component(event)
+    return HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")

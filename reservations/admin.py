@@ -7,11 +7,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery, URLField
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from accounts.services import guest_for_booking
 from accounts.two_factor import TwoFactorRequired
@@ -19,10 +20,12 @@ from core.replica import lag_tolerant
 from reservations import notifications, services
 from reservations.exceptions import BookingError
 from reservations.exports import reservations_csv_response
-from reservations.models import OutgoingMessage, Reservation, ReservationEvent, WaitlistEntry
+from reservations.models import Block, OutgoingMessage, Reservation, ReservationEvent, WaitlistEntry
+from reservations.services import channels
 from reservations.services.waitlist import offer_words, waitlist_offer_now
 from spaces import powers
 from spaces.admin_scope import VenueScoped, VenueScopedInline, VenueTimeZoneAdmin, local_wall_time
+from spaces.models import CalendarFeed
 from spaces.powers import Power
 
 
@@ -485,3 +488,174 @@ class WaitlistEntryAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
                 self.message_user(request, f"{entry}: {error.message}", messages.WARNING)
             else:
                 self.message_user(request, f"{entry}: offered {offer_words(offered)}.", messages.SUCCESS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Calendar sync with the booking channels
+
+
+class StaleFilter(admin.SimpleListFilter):
+    title = _("sync")
+    parameter_name = "stale"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("stale (not synced for an hour)")), ("error", _("last attempt failed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=[feed.pk for feed in queryset if feed.is_stale()])
+        if self.value() == "error":
+            return queryset.exclude(last_error="")
+        return queryset
+
+
+class BlockInline(VenueScopedInline, admin.TabularInline):
+    model = Block
+    venue_path = "space__venue"
+    parent_venue_path = "space__venue"
+    view_power = Power.VIEW_BOOKINGS
+    change_power = None
+    extra = 0
+    can_delete = False
+    fields = ["starts_on", "ends_on", "summary", "key", "conflicts", "resolved_at"]
+    readonly_fields = fields
+    verbose_name_plural = _("blocks (the nights the channel sold)")
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(VenueScoped, admin.ModelAdmin):
+    """A room's calendars on the booking channels. Managers add a channel's export URL here; every
+    HOLDFAST_CALENDAR_SYNC_MINUTES the worker fetches it and blocks the nights it sold. The list says
+    when each last synced, and which are stale or failing."""
+
+    venue_path = "space__venue"
+    view_power = Power.VIEW_BOOKINGS
+    change_power = Power.MANAGE_VENUE
+    delete_power = Power.MANAGE_VENUE
+    list_display = ["name", "room", "venue_name", "sync_state", "local_last_success", "events", "last_error"]
+    list_filter = [StaleFilter, "is_active", ("space__venue", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["space__venue"]
+    search_fields = ["name", "url", "space__name"]
+    fields = [
+        "space",
+        "name",
+        "url",
+        "is_active",
+        "last_attempt_at",
+        "last_success_at",
+        "last_error",
+        "notes",
+        "events",
+    ]
+    readonly_fields = ["last_attempt_at", "last_success_at", "last_error", "notes", "events"]
+    inlines = [BlockInline]
+    actions = ["sync_now"]
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description=_("room"), ordering="space__name")
+    def room(self, obj):
+        return obj.space.name
+
+    @admin.display(description=_("venue"), ordering="space__venue__name")
+    def venue_name(self, obj):
+        return obj.space.venue.name
+
+    @admin.display(description=_("state"))
+    def sync_state(self, obj):
+        if not obj.is_active:
+            return _("off")
+        if obj.is_stale():
+            return format_html('<strong style="color:#b00">{}</strong>', _("stale"))
+        if obj.last_error:
+            return _("failing")
+        return _("in sync") if obj.last_success_at else _("not synced yet")
+
+    @admin.display(description=_("last success (venue's time)"), ordering="last_success_at")
+    def local_last_success(self, obj):
+        moment = obj.last_success_at
+        return f"{moment.astimezone(obj.space.venue.zone):%a %d %b %H:%M}" if moment else "—"
+
+    def save_model(self, request, obj, form, change):
+        if change and {"url", "space"} & set(form.changed_data):
+            obj.etag = obj.last_modified = ""  # another calendar now: fetch it whole
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Sync now"), permissions=["change"])
+    def sync_now(self, request, queryset):
+        for feed in queryset.select_related("space__venue"):
+            result = channels.sync_feed(feed)
+            self.message_user(request, str(result), messages.SUCCESS if result.ok else messages.WARNING)
+
+
+class OpenConflictFilter(admin.SimpleListFilter):
+    title = _("conflict")
+    parameter_name = "conflict"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("open conflicts")), ("resolved", _("resolved")), ("none", _("no conflict"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.exclude(conflicts=[]).filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        if self.value() == "none":
+            return queryset.filter(conflicts=[])
+        return queryset
+
+
+@admin.register(Block)
+class BlockAdmin(VenueScoped, admin.ModelAdmin):
+    """The nights the channels sold, room by room. A block whose nights one of our confirmed bookings
+    has is a conflict: the booking stays, the managers were e-mailed, and the block is listed under
+    "open conflicts" until a manager marks it resolved (or the booking moves, and the next sync takes
+    the nights). Blocks are the feeds' to change: delete or fix the event on the channel."""
+
+    venue_path = "space__venue"
+    view_power = Power.VIEW_BOOKINGS
+    change_power = Power.MANAGE_VENUE
+    list_display = ["room", "feed", "starts_on", "ends_on", "summary", "conflict_words", "resolved_at"]
+    list_filter = [OpenConflictFilter, ("space__venue", admin.RelatedOnlyFieldListFilter), "feed"]
+    list_select_related = ["space__venue", "feed"]
+    search_fields = ["space__name", "summary", "key"]
+    ordering = ["starts_on", "pk"]
+    readonly_fields = [field.name for field in Block._meta.fields if field.name != "id"]
+    actions = ["mark_resolved"]
+
+    @admin.display(description=_("room"), ordering="space__name")
+    def room(self, obj):
+        return obj.space.name
+
+    @admin.display(description=_("our bookings on these nights"))
+    def conflict_words(self, obj):
+        if not obj.conflicts:
+            return "—"
+        links = format_html_join(
+            ", ",
+            '<a href="{}?q={}">{}</a>',
+            (
+                (reverse("admin:reservations_reservation_changelist"), conflict["reference"], conflict["reference"])
+                for conflict in obj.conflicts
+            ),
+        )
+        state = _("resolved") if obj.resolved_at else _("open")
+        return format_html("{} ({})", links, state)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and obj is None  # only the action
+
+    @admin.action(description=_("Mark the conflict resolved"), permissions=["change"])
+    def mark_resolved(self, request, queryset):
+        for block in queryset:
+            try:
+                channels.conflict_resolve(block=block, actor=request.user)
+            except (BookingError, TwoFactorRequired) as error:
+                self.message_user(request, f"{block}: {error.message}", messages.WARNING)
+            else:
+                self.message_user(request, _("%(block)s: resolved.") % {"block": block}, messages.SUCCESS)

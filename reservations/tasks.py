@@ -3,6 +3,8 @@
 from celery import shared_task
 
 from reservations import notifications, services
+from reservations.services import channels
+from spaces.models import CalendarFeed
 
 
 @shared_task(ignore_result=True)
@@ -28,3 +30,16 @@ def expire_holds() -> int:
 @shared_task(ignore_result=True)
 def complete_past_reservations() -> int:
     return services.complete_past_reservations()
+
+
+@shared_task(ignore_result=True)
+def sync_calendars() -> int:
+    """Fetch every channel's calendar feed and apply it; how many feeds synced."""
+    return sum(result.ok for result in channels.sync_all())
+
+
+@shared_task(ignore_result=True)
+def sync_calendar(feed_id: int) -> bool:
+    """One feed now (the admin's "Sync now" when a worker runs)."""
+    feed = CalendarFeed.objects.filter(pk=feed_id).first()
+    return feed is not None and channels.sync_feed(feed).ok

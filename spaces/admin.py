@@ -4,22 +4,31 @@ a venue change all of it; hosts see none of it (no settings); superusers everyth
 shown and taken in the venue's zone (spaces/admin_scope.py)."""
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from spaces.admin_scope import VenueScoped, VenueScopedInline, VenueTimeZoneAdmin, local_wall_time
 from spaces.models import (
+    CalendarFeed,
     Closure,
     Combination,
     OpeningHours,
     PacingRule,
+    Rate,
     Session,
     Shift,
     Space,
+    StayLimit,
     TurnTime,
     Venue,
     VenueRole,
+    new_calendar_token,
 )
 from spaces.powers import Power
 
@@ -273,6 +282,81 @@ class ClosureInline(SettingsInline):
     empty_area_label = "— (the space, or the whole venue)"
 
 
+class NightRuleForm(forms.ModelForm):
+    """A nightly rate or stay limit: its nights of the week as boxes to tick, its room type one of the
+    venue's categories (checked when it changes, like an area)."""
+
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=OpeningHours.Weekday.choices,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("nights of the week"),
+        help_text=_("The nights it applies to (Friday: the night from Friday to Saturday); none ticked: every night."),
+    )
+
+    def clean_weekdays(self):
+        return sorted(set(self.cleaned_data["weekdays"]))
+
+    def clean(self):
+        cleaned = super().clean()
+        venue = getattr(self.instance, "venue", None)
+        if {"category", "venue"} & set(self.changed_data) and cleaned.get("category"):
+            error = area_error(venue, cleaned["category"])
+            if error:
+                self.add_error("category", error)
+        return cleaned
+
+
+class NightRuleInline(SettingsInline):
+    """Shown on a venue booked by the night (a hotel)."""
+
+    form = NightRuleForm
+    empty_area_label = _("— every room")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The room type is one of the categories of the venue's rooms (or the one already set).
+        if db_field.name == "category":
+            venue_id = self.page_venue_id(request)
+            categories = set(venue_categories(venue_id)) if venue_id else set()
+            if venue_id:
+                already = self.model.objects.filter(venue_id=venue_id).exclude(category="")
+                categories |= set(already.values_list("category", flat=True))
+            return forms.ChoiceField(
+                choices=[("", self.empty_area_label), *((name, name) for name in sorted(categories))],
+                required=False,
+                label=db_field.verbose_name,
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class RateForm(NightRuleForm):
+    class Meta:
+        model = Rate
+        fields = ["name", "category", "starts_on", "ends_on", "repeats_yearly", "weekdays", "nightly_price"]
+
+
+class RateInline(NightRuleInline):
+    model = Rate
+    form = RateForm
+    fields = ["name", "category", "starts_on", "ends_on", "repeats_yearly", "weekdays", "nightly_price"]
+    verbose_name_plural = _("nightly rates (the most specific applying to a night wins, else the room's price)")
+
+
+class StayLimitForm(NightRuleForm):
+    class Meta:
+        model = StayLimit
+        fields = ["name", "category", "starts_on", "ends_on", "repeats_yearly", "weekdays", "min_nights", "max_nights"]
+
+
+class StayLimitInline(NightRuleInline):
+    model = StayLimit
+    form = StayLimitForm
+    fields = ["name", "category", "starts_on", "ends_on", "repeats_yearly", "weekdays", "min_nights", "max_nights"]
+    verbose_name_plural = _("stay limits (stays that include one of these nights; the strictest applies)")
+
+
 class VenueRoleForm(forms.ModelForm):
     """A role is given by e-mail address: managers add their staff without browsing every account."""
 
@@ -315,9 +399,39 @@ class VenueRoleInline(VenueScopedInline, admin.TabularInline):
     verbose_name_plural = "staff roles"
 
 
+def calendar_url(obj) -> str:
+    """The full address of a room's or venue's calendar, for pasting into a channel."""
+    return settings.SITE_URL.rstrip("/") + reverse("calendar_feed", args=[obj.calendar_token])
+
+
+class CalendarTokenAdmin:
+    """A secret calendar address on the change page, and the action that gives it a new secret (the
+    old address stops working: for one that leaked, or a channel no longer used)."""
+
+    @admin.display(description=_("calendar address"))
+    def calendar_address(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html('<code class="calendar-url">{}</code>', calendar_url(obj))
+
+    @admin.action(description=_("New calendar address (the old one stops working)"), permissions=["change"])
+    def regenerate_calendar_address(self, request, queryset):
+        for obj in queryset:
+            if not self.has_change_permission(request, obj):
+                self.message_user(request, _("%(obj)s: only its managers can do that.") % {"obj": obj}, messages.ERROR)
+                continue
+            obj.calendar_token = new_calendar_token()
+            obj.save(update_fields=["calendar_token"])
+            self.message_user(
+                request, _("%(obj)s: the calendar is now at %(url)s") % {"obj": obj, "url": calendar_url(obj)}
+            )
+
+
 @admin.register(Venue)
-class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
+class VenueAdmin(VenueScoped, CalendarTokenAdmin, VenueTimeZoneAdmin, admin.ModelAdmin):
     venue_path = ""
+    readonly_fields = ["calendar_address"]
+    actions = ["regenerate_calendar_address"]
     view_power = change_power = Power.MANAGE_VENUE
     add_power = delete_power = None
     list_display = ["name", "kind", "time_zone", "booking_mode", "assignment", "space_count", "is_active"]
@@ -333,6 +447,8 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         TurnTimeInline,
         PacingRuleInline,
         ClosureInline,
+        RateInline,
+        StayLimitInline,
         VenueRoleInline,
     ]
     fieldsets = [
@@ -367,6 +483,16 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         ),
         ("Nights (hotels)", {"fields": ["check_in_time", "check_out_time"]}),
         (
+            _("Calendar for staff"),
+            {
+                "fields": ["calendar_address"],
+                "description": _(
+                    "Every booking and channel block of the venue, for the staff's calendar app (no guest "
+                    "names). Each room has its own address for the booking channels, on the room's page."
+                ),
+            },
+        ),
+        (
             "Rules",
             {
                 "fields": [
@@ -387,7 +513,11 @@ class VenueAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     def get_inlines(self, request, obj):
         # A venue being added has no zone yet for its closures, nobody to give roles to, and no tables
         # or shifts for its rules to name.
-        return self.inlines if obj is not None else [SpaceInline, OpeningHoursInline]
+        if obj is None:
+            return [SpaceInline, OpeningHoursInline]
+        if not obj.uses_nights:  # rates and stay limits are a hotel's
+            return [inline for inline in self.inlines if inline not in (RateInline, StayLimitInline)]
+        return self.inlines
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(space_count=Count("spaces"))
@@ -429,15 +559,32 @@ class SessionInline(VenueScopedInline, admin.TabularInline):
     verbose_name_plural = "sessions (when a space sold by the seat runs, and its seats)"
 
 
+class CalendarFeedInline(VenueScopedInline, admin.TabularInline):
+    """A room's calendars on the booking channels, on the room's page (their sync state and blocks
+    are under Reservations → Calendar feeds)."""
+
+    model = CalendarFeed
+    fields = ["name", "url", "is_active", "last_success_at", "last_error"]
+    readonly_fields = ["last_success_at", "last_error"]
+    venue_path = "space__venue"
+    parent_venue_path = "venue"
+    view_power = change_power = delete_power = Power.MANAGE_VENUE
+    extra = 0
+    verbose_name_plural = _("calendar feeds of the booking channels (their iCal export addresses)")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
 @admin.register(Space)
-class SpaceAdmin(VenueScoped, admin.ModelAdmin):
+class SpaceAdmin(VenueScoped, CalendarTokenAdmin, admin.ModelAdmin):
     view_power = change_power = add_power = delete_power = Power.MANAGE_VENUE
     list_display = ["name", "venue", "category", "capacity", "min_party_size", "price", "sold_by_seat", "is_active"]
     list_filter = [("venue", admin.RelatedOnlyFieldListFilter), "is_active", "sold_by_seat", "category"]
     list_select_related = ["venue"]
     search_fields = ["name", "category", "venue__name"]
     autocomplete_fields = ["venue"]
-    inlines = [SessionInline]
+    readonly_fields = ["calendar_address"]
+    inlines = [SessionInline, CalendarFeedInline]
+    actions = ["regenerate_calendar_address"]
 
 
 @admin.register(Closure)

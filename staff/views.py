@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from reservations import services
 from reservations.capacity import Setup
 from reservations.exceptions import BookingError
+from reservations.calendars import channel_state
 from reservations.models import Reservation, SpaceClaim, WaitlistEntry
 from reservations.selectors import Service, day_sheet, day_waitlist, default_service, sheet_services
 from reservations.services import rules
@@ -176,6 +177,7 @@ def day_sheet_view(request):
             previous_day=day - timedelta(days=1),
             next_day=day + timedelta(days=1),
             waitlist=day_waitlist(venue=venue, day=day, now=now),
+            channels=channel_state(venue, day, now=now),
         )
     return render(request, "reservations/staff/day_sheet.html", context)
 

@@ -325,6 +325,8 @@ HOLDFAST_CALENDAR_STALE_MINUTES = env.int("HOLDFAST_CALENDAR_STALE_MINUTES", def
 HOLDFAST_CALENDAR_FETCH_TIMEOUT = env.float("HOLDFAST_CALENDAR_FETCH_TIMEOUT", default=10.0)
 HOLDFAST_CALENDAR_MAX_BYTES = env.int("HOLDFAST_CALENDAR_MAX_BYTES", default=5 * 1024 * 1024)
 HOLDFAST_CALENDAR_ALLOW_PRIVATE = env.bool("HOLDFAST_CALENDAR_ALLOW_PRIVATE", default=False)
+# /demo/channel.ics: a made-up channel's calendar the demo's Harbour Inn syncs (on in development).
+HOLDFAST_DEMO_CHANNEL = env.bool("HOLDFAST_DEMO_CHANNEL", default=False)
 # How far ahead imported blocks and exported calendars reach (days).
 HOLDFAST_CALENDAR_HORIZON_DAYS = env.int("HOLDFAST_CALENDAR_HORIZON_DAYS", default=730)
 # Benchmark-only endpoints under /_bench/ (core/bench.py): `make bench` turns them on for its own

@@ -393,6 +393,7 @@ def test_a_manager_sets_a_spaces_own_buffer_in_the_space_admin(manager, venue):
     form = {"venue": str(venue.pk), "name": "Table 1", "category": "Dining room", "capacity": "2"}
     form |= {"min_party_size": "1", "price": "0", "is_active": "on", "buffer_minutes": "20", "description": ""}
     form |= {"sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0"}  # the page's (empty) sessions
+    form |= {"calendar_feeds-TOTAL_FORMS": "0", "calendar_feeds-INITIAL_FORMS": "0"}  # and channel feeds
 
     response = manager.post(url, form)
 

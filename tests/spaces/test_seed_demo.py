@@ -53,7 +53,8 @@ def test_seed_demo_creates_a_restaurant_a_hotel_and_meeting_rooms():
 
     assert (
         "Demo data created: 3 venues, 27 spaces, 17 opening hours, 2 shifts, 4 turn times, 1 pacing rules, "
-        "2 combinations, 1 closures, 1 sessions, 4 users, 2 staff roles." in output
+        "2 combinations, 1 closures, 1 sessions, 4 rates and stay limits, 1 calendar feeds, 4 users, 2 staff roles."
+        in output
     )
     restaurant = Venue.objects.get(name="Trattoria Aurora")
     assert (restaurant.time_zone, restaurant.booking_mode, restaurant.assigns_spaces) == (
@@ -131,7 +132,8 @@ def test_seed_demo_fills_in_what_is_missing_and_keeps_what_staff_changed():
 
     assert (
         "Demo data created: 0 venues, 1 spaces, 0 opening hours, 0 shifts, 0 turn times, 0 pacing rules, "
-        "0 combinations, 0 closures, 0 sessions, 0 users, 0 staff roles." in output
+        "0 combinations, 0 closures, 0 sessions, 0 rates and stay limits, 0 calendar feeds, 0 users, 0 staff roles."
+        in output
     )
     assert Venue.objects.get(slug="trattoria-aurora").name == "Aurora"
     assert restaurant.spaces.count() == 12

@@ -150,8 +150,8 @@ def test_seeding_again_adds_back_a_missing_rule_and_keeps_what_the_manager_chang
     output = seed()
 
     assert (
-        "0 shifts, 1 turn times, 0 pacing rules, 1 combinations, 0 closures, 0 sessions, 0 users, 0 staff roles."
-        in output
+        "0 shifts, 1 turn times, 0 pacing rules, 1 combinations, 0 closures, 0 sessions, 0 rates and stay limits, "
+        "0 calendar feeds, 0 users, 0 staff roles." in output
     )
     venue = aurora()
     assert sorted(venue.turn_times.values_list("min_party_size", "minutes")) == [(1, 105), (3, 120), (5, 150), (9, 180)]

@@ -2,22 +2,26 @@
 at once. Safe to run again: it only adds what is missing and never changes what is there (but for
 a demo restaurant seeded before it had capacity rules: see _fill_in_capacity_settings)."""
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
 from spaces.models import (
+    CalendarFeed,
     Closure,
     Combination,
     OpeningHours,
     PacingRule,
+    Rate,
     Session,
     Shift,
     Space,
+    StayLimit,
     TurnTime,
     Venue,
     VenueRole,
@@ -126,6 +130,33 @@ VENUES = [
             ],
         ],
         "opening_hours": [],
+        # Hotels (docs/hotels.md): a summer season's nightly rates by room type, a two-night minimum for
+        # stays that include a Friday or Saturday night in July and August, and one room also listed
+        # on a (made-up) channel whose calendar this site serves itself (/demo/channel.ics).
+        "rates": [
+            {
+                "name": "Summer",
+                "category": category,
+                "starts_on": date(2000, 6, 1),
+                "ends_on": date(2000, 8, 31),
+                "nightly_price": price,
+            }
+            for category, price in [
+                ("Single", Decimal("85.00")),
+                ("Double", Decimal("135.00")),
+                ("Family", Decimal("195.00")),
+            ]
+        ],
+        "stay_limits": [
+            {
+                "name": "Summer weekends",
+                "starts_on": date(2000, 7, 1),
+                "ends_on": date(2000, 8, 31),
+                "weekdays": [4, 5],
+                "min_nights": 2,
+            },
+        ],
+        "calendar_feeds": [{"space": "Room 205", "name": "Demo channel", "path": "/demo/channel.ics"}],
     },
     {
         "venue": {
@@ -184,6 +215,8 @@ class Command(BaseCommand):
             "combinations": 0,
             "closures": 0,
             "sessions": 0,
+            "rates and stay limits": 0,
+            "calendar feeds": 0,
             "users": 0,
             "staff roles": 0,
         }
@@ -207,6 +240,8 @@ class Command(BaseCommand):
                     created["opening hours"] += hours_created
                 _seed_capacity(venue, data, created, venue_created=venue_created)
                 created["sessions"] += _seed_sessions(venue, data.get("sessions", []))
+                created["rates and stay limits"] += _seed_hotel(venue, data)
+                created["calendar feeds"] += _seed_feeds(venue, data.get("calendar_feeds", []))
             created["users"] += _ensure_user(STAFF, is_staff=True, is_superuser=True)
             created["users"] += _ensure_user(GUEST, is_staff=False, is_superuser=False)
             restaurant = Venue.objects.get(slug="trattoria-aurora")
@@ -227,6 +262,27 @@ class Command(BaseCommand):
                 f"{role.label.split(' (')[0]} of Trattoria Aurora: {person['email']} / {person['password']}"
             )
         self.stdout.write(f"Guest log-in: {GUEST['email']} / {GUEST['password']}")
+
+
+def _seed_hotel(venue, data) -> int:
+    """A hotel's rates and stay limits, when it has none yet (a demo seeded before it had them)."""
+    added = 0
+    if data.get("rates") and not venue.rates.exists():
+        added += len(Rate.objects.bulk_create(Rate(venue=venue, **rate) for rate in data["rates"]))
+    if data.get("stay_limits") and not venue.stay_limits.exists():
+        added += len(StayLimit.objects.bulk_create(StayLimit(venue=venue, **limit) for limit in data["stay_limits"]))
+    return added
+
+
+def _seed_feeds(venue, feeds) -> int:
+    """The demo channel's feed on its room: at this site's own address (SITE_URL)."""
+    added = 0
+    for feed in feeds:
+        space = venue.spaces.get(name=feed["space"])
+        url = settings.SITE_URL.rstrip("/") + feed["path"]
+        _, feed_created = CalendarFeed.objects.get_or_create(space=space, url=url, defaults={"name": feed["name"]})
+        added += feed_created
+    return added
 
 
 def _seed_capacity(venue, data, created, *, venue_created):
