@@ -34,12 +34,16 @@ def complete_past_reservations() -> int:
 
 @shared_task(ignore_result=True)
 def sync_calendars() -> int:
-    """Fetch every channel's calendar feed and apply it; how many feeds synced."""
-    return sum(result.ok for result in channels.sync_all())
+    """The periodic job: one task per active feed, so a slow channel holds up no other (each fetch
+    may take the whole timeout). How many were queued."""
+    feeds = list(channels.feeds_to_sync().values_list("pk", flat=True))
+    for feed_id in feeds:
+        sync_calendar.delay(feed_id)
+    return len(feeds)
 
 
 @shared_task(ignore_result=True)
 def sync_calendar(feed_id: int) -> bool:
-    """One feed now (the admin's "Sync now" when a worker runs)."""
-    feed = CalendarFeed.objects.filter(pk=feed_id).first()
+    """One feed: fetched, read and applied (safe to run twice, or alongside the command)."""
+    feed = CalendarFeed.objects.filter(pk=feed_id, is_active=True).first()
     return feed is not None and channels.sync_feed(feed).ok

@@ -120,10 +120,14 @@ def _failed(feed: CalendarFeed, error: str, *, now: datetime) -> SyncResult:
     return SyncResult(feed=feed, ok=False, error=error)
 
 
+def feeds_to_sync():
+    """The active feeds of the rooms of venues taking bookings."""
+    return CalendarFeed.objects.filter(is_active=True, space__venue__is_active=True).order_by("pk")
+
+
 def sync_all(*, now: datetime | None = None) -> list[SyncResult]:
-    """Every active feed of every bookable room, one after the other (the periodic job, the command)."""
-    feeds = CalendarFeed.objects.filter(is_active=True, space__venue__is_active=True).order_by("pk")
-    return [sync_feed(feed, now=now) for feed in feeds]
+    """Every feed to sync, one after the other (the command; the periodic job queues a task each)."""
+    return [sync_feed(feed, now=now) for feed in feeds_to_sync()]
 
 
 # ---------------------------------------------------------------------------------------------

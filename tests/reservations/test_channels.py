@@ -13,14 +13,16 @@ from django.db import connection
 from django.urls import reverse
 
 from core.schedule import periodic_tasks
+from reservations import tasks
 from reservations.calendars import calendar_for_token, open_conflicts
 from reservations.emails import build_message
 from reservations.exceptions import BookingError, NotAllowed, SlotUnavailable
 from reservations.ics import parse_feed
-from reservations.models import Block, OutgoingMessage, Reservation, SpaceClaim
+from reservations.models import Block, OutgoingMessage, Reservation, SpaceClaim, WaitlistEntry
 from reservations.periods import stay_period
 from reservations.services import reservation_book, reservation_cancel
 from reservations.services.channels import conflict_resolve, horizon, sync_feed
+from reservations.services.waitlist import waitlist_join
 from spaces.models import CalendarFeed, VenueRole
 
 from .channel_server import ChannelServer, airbnb
@@ -194,7 +196,9 @@ def test_a_night_a_channel_sold_that_we_had_sold_is_a_conflict_told_to_the_manag
     assert OutgoingMessage.objects.filter(kind=OutgoingMessage.Kind.CALENDAR_CONFLICT).count() == 1
 
     # The guest is moved away (cancelled here): the next sync takes the nights and the conflict goes.
-    reservation_cancel(reservation=booking, actor=staff, reason="Moved to the Harbour View", now=NOW + timedelta(minutes=20))
+    reservation_cancel(
+        reservation=booking, actor=staff, reason="Moved to the Harbour View", now=NOW + timedelta(minutes=20)
+    )
     sync_feed(feed, now=NOW + timedelta(minutes=30))
     block.refresh_from_db()
     assert blocked_nights(room) == nights("2031-07-10", "2031-07-14")
@@ -352,3 +356,42 @@ def test_a_guest_booking_and_a_sync_racing_for_one_night_never_both_have_it(hote
     else:  # the sync was first: the guest heard "no longer free"
         assert isinstance(booked, SlotUnavailable)
         assert blocked_nights(room) == nights("2031-07-10", "2031-07-14") and block.conflicts == []
+
+
+def test_nights_a_channel_releases_go_to_the_waitlist_first(hotel, channel, guest):
+    family = hotel.spaces.get(name="201")  # the one family room
+    url = channel.serve("/cal.ics", airbnb(("a1", "20310710", "20310714", "Reserved")))
+    feed = CalendarFeed.objects.create(space=family, name="Airbnb", url=url)
+    sync_feed(feed, now=NOW)
+    entry = waitlist_join(
+        guest=guest,
+        venue=hotel,
+        day=date(2031, 7, 11),
+        earliest=hotel.check_in_time,
+        latest=hotel.check_in_time,
+        party_size=4,
+        category="Family",
+        nights=2,
+        now=NOW,
+    )
+
+    channel.serve("/cal.ics", airbnb())  # the channel's guest cancelled
+    sync_feed(feed, now=NOW + timedelta(minutes=15))
+
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.OFFERED
+    assert (entry.offer.space, entry.offer.nights, entry.offer.status) == (family, 2, Reservation.Status.HELD)
+
+
+def test_the_periodic_job_syncs_every_active_feed(hotel, channel):
+    first, second = hotel.spaces.get(name="102"), hotel.spaces.get(name="103")
+    CalendarFeed.objects.create(space=first, name="Airbnb", url=channel.serve("/a.ics", airbnb()))
+    CalendarFeed.objects.create(space=second, name="Vrbo", url=channel.serve("/b.ics", airbnb()))
+    CalendarFeed.objects.create(space=second, name="Old", url=channel.url("/old.ics"), is_active=False)
+
+    assert tasks.sync_calendars() == 2  # one task each (run at once here: CELERY_TASK_ALWAYS_EAGER)
+
+    assert sorted(CalendarFeed.objects.exclude(last_success_at=None).values_list("name", flat=True)) == [
+        "Airbnb",
+        "Vrbo",
+    ]
