@@ -59,6 +59,7 @@ def own_queue(folder, prefix="holdfast-test"):
         "DATABASE_URL": current_database_url(),
         "CELERY_BROKER_URL": broker,
         "CELERY_BROKER_FOLDER": str(broker_folder),
+        "CELERY_QUEUE": queue,  # what the worker's own tasks queue (a job fanning out) comes back to it
     }
     try:
         yield queue, env
