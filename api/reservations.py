@@ -18,7 +18,7 @@ from core import ratelimit
 from core.replica import lag_tolerant
 from payments.services import checkout_start, takes_payment
 from reservations.models import Reservation
-from reservations.selectors import guest_reservations, venue_availability
+from reservations.selectors import category_prices, guest_reservations, venue_availability
 from reservations.services import (
     MAX_NIGHTS,
     MAX_PARTY_SIZE,
@@ -91,6 +91,15 @@ class SpaceSlotsOut(Schema):
     category: str
     capacity: int
     slots: list[SlotOut]
+    price: Decimal | None = Field(
+        None,
+        description="A stay: what it costs in this room, the sum of its nights at their rates.",
+    )
+    unavailable_reason: str | None = Field(
+        None,
+        description="Why it is not offered although it may be free, in the guest's words (a stay limit, such as "
+        "“Stays that include a Saturday night from 1 Jul to 31 Aug last at least 2 nights.”); null when none.",
+    )
 
 
 class OptionOut(Schema):
@@ -98,6 +107,14 @@ class OptionOut(Schema):
     starts_at: datetime
     ends_at: datetime
     free: int = Field(description="How many tables or combinations of the area could take the party then.")
+    price: Decimal | None = Field(
+        None, description="A stay: what it costs in the room the venue would assign (its nights at their rates)."
+    )
+    unavailable_reason: str | None = Field(
+        None,
+        description="Why the category is not offered (a stay limit of these nights), in the guest's words; "
+        "null when none. `free` is 0 then.",
+    )
 
 
 class AvailabilityOut(Schema):
@@ -173,6 +190,35 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
                 slots[key]["seats_left"] = entry.seats_left
         return slots[key]
 
+    def space_entry(entry):
+        body = {
+            "id": entry.space.pk,
+            "name": entry.space.name,
+            "category": entry.space.category,
+            "capacity": entry.space.capacity,
+            "slots": [slot(each) for each in entry.slots],
+        }
+        if venue.uses_nights and entry.price is not None:
+            body["price"] = str(entry.price)
+        if entry.unavailable_reason:
+            body["unavailable_reason"] = entry.unavailable_reason
+        return body
+
+    stay_prices = category_prices(found) if venue.uses_nights else {}
+
+    def option(o):
+        body = {
+            "category": o.category,
+            "starts_at": iso(o.starts_at),
+            "ends_at": iso(o.ends_at),
+            "free": o.free,
+        }
+        if o.category in stay_prices:
+            body["price"] = str(stay_prices[o.category])
+        if o.unavailable_reason:
+            body["unavailable_reason"] = o.unavailable_reason
+        return body
+
     payload = {
         "venue": venue.slug,
         "date": date.isoformat(),
@@ -181,24 +227,13 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
         "duration": found.duration,
         "nights": found.nights,
         "spaces": [
-            {
-                "id": entry.space.pk,
-                "name": entry.space.name,
-                "category": entry.space.category,
-                "capacity": entry.space.capacity,
-                "slots": [slot(each) for each in entry.slots],
-            }
+            space_entry(entry)
             for entry in found.spaces
             if per_space or entry.space.sold_by_seat  # a class's sessions are picked, even where tables are not
         ]
         if per_space or any(entry.space.sold_by_seat for entry in found.spaces)
         else None,
-        "options": [
-            {"category": o.category, "starts_at": iso(o.starts_at), "ends_at": iso(o.ends_at), "free": o.free}
-            for o in found.options
-        ]
-        if venue.assigns_spaces
-        else None,
+        "options": [option(o) for o in found.options] if venue.assigns_spaces else None,
     }
     return JsonResponse(payload)
 
@@ -286,6 +321,12 @@ class ReservationUpdate(Schema):
     ends_at: Moment | None = None
     party_size: int | None = Field(None, ge=1, le=MAX_PARTY_SIZE)
     space: int | None = None
+    category: Text | None = Field(
+        None,
+        max_length=100,
+        description="Where the venue assigns: another room type (or area) to move to; the price follows. "
+        "Left out: the one booked.",
+    )
     notes: Text | None = Field(None, max_length=1000)
 
     @field_validator("ends_at")
@@ -496,6 +537,7 @@ def update_reservation(request, reference: Reference, payload: ReservationUpdate
         ends_at=payload.ends_at,
         party_size=payload.party_size,
         space=_space(payload.space) if payload.space is not None else None,
+        category=payload.category,
         notes=payload.notes,
     )
 

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import ratelimit
@@ -27,7 +28,7 @@ from payments.services import checkout_start, refund_preview
 from reservations.exceptions import BookingError, HoldExpired, SlotUnavailable
 from reservations.models import Reservation
 from reservations.periods import format_local
-from reservations.pricing import price_for
+from reservations.pricing import breakdown_words, night_prices, nights_of, price_for, venue_rates
 from reservations.selectors import guest_reservations, space_to_assign
 from reservations.services import (
     cancellation_deadline,
@@ -38,7 +39,8 @@ from reservations.services import (
     reservation_modify,
     reservation_modify_preview,
 )
-from reservations.wording import duration_words, space_noun
+from reservations.services import rules as booking_rules
+from reservations.wording import duration_words, space_noun, summary
 from spaces import powers
 from spaces.powers import Power
 
@@ -169,10 +171,18 @@ def _end_words(venue, starts_at: datetime, ends_at: datetime) -> str:
     return format_local(venue, ends_at, with_date=not same_day)
 
 
+def _stay_price(venue, spaces, starts_at: datetime, ends_at: datetime, rates) -> tuple[Decimal, str]:
+    """A stay's total at the nightly rates, and its nights in words ("3 nights × 120.00 EUR, ...")."""
+    prices = night_prices(spaces, nights_of(venue, starts_at, ends_at), rates)
+    return sum((night.price for night in prices), Decimal("0")), breakdown_words(prices, venue.currency)
+
+
 def _choice_context(venue, form: ChoiceForm) -> dict:
     data = form.cleaned_data
     space = data["space"]
     priced = [space] if space is not None else []
+    # A stay: the venue's rates and stay limits, read once for the price and for what would be refused.
+    setup = booking_rules.setup(venue) if venue.uses_nights else None
     if space is None:  # the venue assigns: the price is that of the room (or tables) it would give now
         seating = space_to_assign(
             venue=venue,
@@ -180,13 +190,23 @@ def _choice_context(venue, form: ChoiceForm) -> dict:
             category=data.get("category") or "",
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
+            setup=setup,
         )
         priced = list(seating.spaces) if seating is not None else []
-    price = sum((price_for(venue, one, data.get("nights") or 1) for one in priced), Decimal("0"))
+    breakdown, refusal = "", ""
+    if setup is not None:
+        price, breakdown = _stay_price(venue, priced, data["starts_at"], data["ends_at"], setup.rates)
+        category = space.category if space is not None else data.get("category") or ""
+        if space is not None or category:
+            refusal = booking_rules.stay_refusal(setup, category, data["starts_at"], data["ends_at"]) or ""
+    else:
+        price = sum((price_for(venue, one) for one in priced), Decimal("0"))
     if space is not None and space.sold_by_seat:
         price *= data["party_size"]  # a price per seat
     price = price or None
     return {
+        "breakdown": breakdown if price else "",
+        "problem": refusal,
         "venue": venue,
         "choice": data,
         "choice_fields": form.query(),
@@ -205,11 +225,24 @@ def _choice_context(venue, form: ChoiceForm) -> dict:
 # Review, confirm, release
 
 
+def _breakdown(reservation: Reservation) -> str:
+    """A stay's nights by rate, as the booking was priced; empty when the rates have changed since
+    (the row's price is the truth) or for a booking by the slot."""
+    venue = reservation.space.venue
+    if not venue.uses_nights:
+        return ""
+    total, words = _stay_price(
+        venue, reservation.all_spaces, reservation.starts_at, reservation.ends_at, venue_rates(venue)
+    )
+    return words if total == reservation.price else ""
+
+
 def _review_page(request, reservation, *, notes_form=None, problem="", expired=False, status=200):
     venue = reservation.space.venue
     now = timezone.now()
     expires_at = reservation.hold_expires_at
     context = {
+        "breakdown": _breakdown(reservation) if reservation.price else "",
         "reservation": reservation,
         "venue": venue,
         "notes_form": notes_form or NotesForm(initial={"notes": reservation.notes}),
@@ -277,9 +310,11 @@ def payment_return(request, reference):
         return redirect(reservation)
     paid = reservation.payments.filter(status="paid").exists()
     if reservation.status in (Status.EXPIRED, Status.CANCELLED) and paid:
-        messages.error(
-            request, "Your payment arrived after the hold ran out and the time was taken; it is being refunded."
-        )
+        if reservation.space.venue.uses_nights:
+            taken = _("Your payment arrived after the hold ran out and the room was taken; it is being refunded.")
+        else:
+            taken = "Your payment arrived after the hold ran out and the time was taken; it is being refunded."
+        messages.error(request, taken)
         return redirect(reservation)
     context = {"reservation": reservation, "venue": reservation.space.venue, "paid": paid}
     return render(request, "reservations/payment_return.html", context)
@@ -296,7 +331,10 @@ def release(request, reference):
     except BookingError as error:
         messages.error(request, error.message)
         return redirect(reservation)
-    messages.success(request, "Hold released. Choose another time whenever you like.")
+    if reservation.space.venue.uses_nights:
+        messages.success(request, _("Hold released. Choose other dates whenever you like."))
+    else:
+        messages.success(request, "Hold released. Choose another time whenever you like.")
     return redirect(_search_url(reservation))
 
 
@@ -362,6 +400,8 @@ def modify(request, reference):
                 "party_size": choice["party_size"],
                 "space": choice["space"],
             }
+            if venue.assigns_spaces and choice["space"] is None:
+                change["category"] = choice["category"]  # a stay may move to another room type
             try:
                 if "money_confirmed" not in request.POST:
                     # Money changes with the booking: the guest sees how before the change is made.
@@ -374,9 +414,12 @@ def modify(request, reference):
                 refused_at, refused_space = choice["starts_at"], choice["space"]
                 data = {**data, **form.search_query()}
             else:
-                when = format_local(venue, reservation.starts_at)
-                guests = "1 guest" if reservation.party_size == 1 else f"{reservation.party_size} guests"
-                messages.success(request, f"Your reservation is changed: {when}, {guests}.")
+                if venue.uses_nights:
+                    messages.success(request, _("Your stay is changed: %(stay)s.") % {"stay": summary(reservation)})
+                else:
+                    when = format_local(venue, reservation.starts_at)
+                    guests = "1 guest" if reservation.party_size == 1 else f"{reservation.party_size} guests"
+                    messages.success(request, f"Your reservation is changed: {when}, {guests}.")
                 return redirect(reservation)
 
     url = reverse("reservations:modify", kwargs={"reference": reservation.reference})
@@ -386,13 +429,16 @@ def modify(request, reference):
         data=data,
         search_url=url,
         action_url=url,
-        fixed_category=reservation.requested_category if venue.assigns_spaces else None,
+        # A stay may change its room type: every type is offered. A restaurant keeps its area.
+        fixed_category=reservation.requested_category if venue.assigns_spaces and not venue.uses_nights else None,
         refused_at=refused_at,
         refused_space=refused_space,
         exclude=reservation,  # its own booking does not block the times it could move to
     )
     context.update(
         reservation=reservation,
+        current_category=reservation.space.category,
+        stay_words=summary(reservation) if venue.uses_nights else "",
         problem=problem,
         starts=format_local(venue, reservation.starts_at),
         ends=format_local(venue, reservation.ends_at),
@@ -419,6 +465,8 @@ def _confirm_money_page(request, reservation, form: ChoiceForm, quote: dict):
         "starts": format_local(venue, choice["starts_at"]),
         "ends": _end_words(venue, choice["starts_at"], choice["ends_at"]),
         "party_size": choice["party_size"],
+        "new_space": choice["space"],
+        "new_category": choice["category"] if venue.uses_nights and choice["space"] is None else "",
         "action_url": reverse("reservations:modify", kwargs={"reference": reservation.reference}),
     }
     return render(request, "reservations/modify_confirm.html", context)

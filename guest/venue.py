@@ -17,7 +17,7 @@ from guest.forms import AvailabilityForm, WaitlistForm
 from payments.services import payment_words
 from reservations.exceptions import PolicyViolation
 from reservations.periods import local_datetime
-from reservations.selectors import Availability, category_prices, venue_availability
+from reservations.selectors import Availability, category_entries, venue_availability
 from reservations.services import rules
 from reservations.wording import space_noun
 from spaces.models import OpeningHours, Space, Venue
@@ -72,11 +72,19 @@ def _results(availability: Availability) -> dict:
     """What the partial lists, the way the venue works."""
     venue = availability.venue
     if venue.assigns_spaces and venue.uses_nights:
-        prices = category_prices(availability)
-        categories = [
-            {"option": option, "price": prices.get(option.category), "free": option.free}
-            for option in availability.options
-        ]
+        entries = category_entries(availability)
+        categories = []
+        for option in availability.options:
+            entry = entries.get(option.category)
+            categories.append(
+                {
+                    "option": option,
+                    "price": entry.price if entry else None,
+                    "breakdown": entry.breakdown if entry else "",
+                    "free": option.free,
+                    "reason": option.unavailable_reason,
+                }
+            )
         return {"mode": "categories", "categories": categories, "found": any(c["free"] for c in categories)}
     if venue.assigns_spaces:
         starts = availability.start_times
@@ -86,7 +94,9 @@ def _results(availability: Availability) -> dict:
         ]
         return {"mode": "times", "start_times": starts, "session_results": sessions, "found": bool(starts or sessions)}
     found = not availability.is_empty or any(entry.sold_out for entry in availability.spaces)
-    return {"mode": "spaces", "space_results": availability.spaces, "found": found}
+    # A room a stay limit refuses is listed with the reason, not left out (the guest learns what to change).
+    explained = any(entry.unavailable_reason for entry in availability.spaces)
+    return {"mode": "spaces", "space_results": availability.spaces, "found": found, "explained": explained}
 
 
 def nearest_alternatives(availability: Availability | None, starts_at: datetime, space: Space | None = None):
@@ -142,6 +152,11 @@ def picker_context(
     }
     if availability is not None:
         context.update(_results(availability))
+        refused_everything = availability.refusals and not context.get("found") and _all_refused(availability)
+        if refused_everything and "nights" in form.fields:
+            # Nothing is offered only because of the stay limits: say so next to the nights.
+            for reason in dict.fromkeys(availability.refusals.values()):
+                form.add_error("nights", reason)
         query = {key: value for key, value in form.data.items() if key in form.fields}
         query["date"] = (availability.day + timedelta(days=1)).isoformat()
         context["next_day_url"] = f"{search_url}?{urlencode(query)}" if availability.day < form.last_day else ""
@@ -152,6 +167,12 @@ def picker_context(
         if area and not context["closed_words"] and not context.get("found"):
             context["closed_words"] = area_closed_words(venue, availability.day, area)
     return context
+
+
+def _all_refused(availability: Availability) -> bool:
+    """Every fitting room type of the search is refused by a stay limit (none just sold out)."""
+    areas = {entry.space.category for entry in availability.spaces if not entry.space.sold_by_seat}
+    return bool(areas) and areas <= set(availability.refusals)
 
 
 def closed_words(venue: Venue, day) -> str:
@@ -217,8 +238,8 @@ def waitlist_context(venue: Venue, spaces: list[Space], context: dict, wish: Wai
     availability = context.get("availability")
     if not venue.waitlist:  # the venue's switch (Venue.waitlist)
         return {}
-    if availability is None or context.get("closed_words"):
-        return {}
+    if availability is None or context.get("closed_words") or context["form"].errors:
+        return {}  # a search to correct (a stay limit among them): waiting would not help
     if context.get("found") and venue.uses_nights:
         return {}
     initial = {"date": availability.day.isoformat(), "party_size": availability.party_size}

@@ -11,7 +11,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from reservations.periods import Period, local_datetime
-from spaces.models import Closure, Combination, OpeningHours, PacingRule, Shift, Space, TurnTime, Venue
+from spaces.models import (
+    Closure,
+    Combination,
+    OpeningHours,
+    PacingRule,
+    Rate,
+    Shift,
+    Space,
+    StayLimit,
+    TurnTime,
+    Venue,
+)
 
 
 @dataclass
@@ -24,6 +35,9 @@ class Setup:
     turn_times: list[TurnTime] = field(default_factory=list)
     pacing: list[PacingRule] = field(default_factory=list)
     combinations: list[Combination] = field(default_factory=list)  # active, with `members` (by name)
+    # A venue booked by the night: its nightly rates (pricing.py) and stay limits (rules.py).
+    rates: list[Rate] = field(default_factory=list)
+    stay_limits: list[StayLimit] = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)

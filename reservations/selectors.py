@@ -8,6 +8,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
@@ -18,7 +19,7 @@ from reservations.capacity import Seating
 from reservations.exceptions import PolicyViolation
 from reservations.models import Reservation, SpaceClaim, WaitlistEntry
 from reservations.periods import local_datetime, opening_periods, stay_period
-from reservations.pricing import price_for
+from reservations.pricing import breakdown_words, night_prices, nights_of, price_for
 from reservations.services import allocation, rules
 from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE
 from spaces.models import Session, Space, Venue
@@ -41,6 +42,8 @@ class SpaceAvailability:
     slots: list[Slot]
     price: object = None
     sold_out: list[Slot] = field(default_factory=list)  # sessions without seats for the party (waitlist)
+    breakdown: str = ""  # a stay: its nights by rate, "3 nights × 120.00 EUR, 2 nights × 150.00 EUR (Summer)"
+    unavailable_reason: str = ""  # why it is not offered although it may be free (a stay limit)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Option:
     starts_at: datetime
     ends_at: datetime
     free: int
+    unavailable_reason: str = ""  # why the category is not offered (a stay limit), whatever is free
 
 
 @dataclass
@@ -62,6 +66,8 @@ class Availability:
     nights: int | None = None
     spaces: list[SpaceAvailability] = field(default_factory=list)
     options: list[Option] = field(default_factory=list)
+    # A stay: category -> why no room of it is offered for these nights (rules.stay_refusal).
+    refusals: dict[str, str] = field(default_factory=dict)
 
     @property
     def start_times(self) -> list[Slot]:
@@ -115,6 +121,11 @@ def venue_availability(
     booking, so a guest changing it sees the times it could move to. A party over the venue's online
     maximum is told how to reach it, unless `staff` ask. `setup`: the venue's rules, when the
     caller has read them already (rules.setup); `bookable`: the venue's bookable spaces, likewise.
+
+    A stay (night mode) is priced night by night at the venue's rates (`price`, `breakdown`), and a
+    room type its stay limits refuse for these nights is not offered: its rooms have no slot and say
+    why (`unavailable_reason`, `refusals`), in the words hold would refuse it with. The rates and
+    limits come with the venue's rules: no query per room or night.
     """
     now = now or timezone.now()
     if not 1 <= party_size <= MAX_PARTY_SIZE:
@@ -149,6 +160,13 @@ def venue_availability(
     earliest = now + timedelta(minutes=venue.min_lead_minutes)
     latest = now + timedelta(days=venue.max_advance_days)
     candidates = [slot for slot in candidates if earliest <= _instant(slot.starts_at) <= latest]
+    if venue.uses_nights and candidates:
+        # The stay limits of its nights, per room type: what hold would refuse is not offered, and says why.
+        stay = candidates[0]
+        for area in sorted({seating.area for seating in seatings}):
+            refusal = rules.stay_refusal(setup, area, stay.starts_at, stay.ends_at)
+            if refusal:
+                result.refusals[area] = refusal
     if not candidates or not seatings:
         result.spaces += [SpaceAvailability(space, []) for space in singles]
         return result
@@ -195,20 +213,36 @@ def venue_availability(
         }
     paced = _paced_starts(setup, candidates, party_size, {seating.area for seating in seatings}, now, exclude)
 
-    nights_booked = result.nights or 1
+    # A stay's nights, each at its rate (from the venue's rules: no query per room or night).
+    nights_list = nights_of(venue, candidates[0].starts_at, candidates[0].ends_at) if venue.uses_nights else []
     free_count = defaultdict(int)  # (category, index of the start) -> free seatings
     for seating in seatings:
         free = set.intersection(*(free_at[space.pk] for space in seating.spaces)) - paced.get(seating.area, set())
+        refusal = result.refusals.get(seating.area, "")
+        if refusal:
+            free = set()  # a stay the venue's stay limits refuse for this room type
         if seating.combination is None:
-            price = price_for(venue, seating.space, nights_booked)
-            result.spaces.append(SpaceAvailability(seating.space, [candidates[i] for i in sorted(free)], price))
+            entry = SpaceAvailability(seating.space, [candidates[i] for i in sorted(free)], unavailable_reason=refusal)
+            if venue.uses_nights:
+                prices = night_prices(seating.spaces, nights_list, setup.rates)
+                entry.price = sum((night.price for night in prices), Decimal("0"))
+                entry.breakdown = breakdown_words(prices, venue.currency)
+            else:
+                entry.price = price_for(venue, seating.space)
+            result.spaces.append(entry)
         for index in free:
             free_count[(seating.area, index)] += 1
 
     if venue.assigns_spaces:
         categories = sorted({seating.area for seating in seatings})
         result.options = [
-            Option(category, slot.starts_at, slot.ends_at, free_count[(category, index)])
+            Option(
+                category,
+                slot.starts_at,
+                slot.ends_at,
+                free_count[(category, index)],
+                unavailable_reason=result.refusals.get(category, ""),
+            )
             for index, slot in enumerate(candidates)
             for category in categories
         ]
@@ -305,26 +339,39 @@ def _paced_starts(setup, candidates: list[Slot], party_size: int, areas: set[str
     }
 
 
-def category_prices(availability: Availability) -> dict[str, object]:
-    """The price of a stay per category, as charged: that of the space the venue would assign (the
-    first free one in the services' order, smallest first), not the cheapest one."""
-    prices = {}
+def category_entries(availability: Availability) -> dict[str, SpaceAvailability]:
+    """Per category, the space the venue would assign (the first free one in the services' order,
+    smallest first), with its price as charged: not the cheapest one."""
+    entries = {}
     for entry in availability.spaces:  # in the services' order (capacity.seatings)
-        if entry.slots and entry.space.category not in prices:
-            prices[entry.space.category] = entry.price
-    return prices
+        if entry.slots and entry.space.category not in entries:
+            entries[entry.space.category] = entry
+    return entries
+
+
+def category_prices(availability: Availability) -> dict[str, object]:
+    """The price of a stay per category, as charged (category_entries)."""
+    return {category: entry.price for category, entry in category_entries(availability).items()}
 
 
 def space_to_assign(
-    *, venue: Venue, party_size: int, category: str, starts_at: datetime, ends_at: datetime, now: datetime | None = None
+    *,
+    venue: Venue,
+    party_size: int,
+    category: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime | None = None,
+    setup: capacity.Setup | None = None,
 ) -> Seating | None:
     """The table (or combination) a booking for this would get now, where the venue assigns (what the
-    choice page prices): the services' own order and rules, without taking it. None when nothing
-    fits or is free."""
+    choice page prices): the services' own order and rules (a stay's limits among them), without
+    taking it. None when nothing fits or is free. `setup`: the venue's rules, when read already."""
     now = now or timezone.now()
-    setup = rules.setup(venue)
+    setup = setup or rules.setup(venue)
     try:
         candidates = rules.candidates(venue, space=None, category=category, party_size=party_size, rules=setup)
+        candidates = rules.check_stay_limits(setup, candidates, starts_at, ends_at)
         candidates = rules.check_closures(venue, candidates, starts_at, ends_at)
     except PolicyViolation:
         return None

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from reservations import services
+from reservations.calendars import channel_state
 from reservations.capacity import Setup
 from reservations.exceptions import BookingError
-from reservations.calendars import channel_state
 from reservations.models import Reservation, SpaceClaim, WaitlistEntry
 from reservations.selectors import Service, day_sheet, day_waitlist, default_service, sheet_services
 from reservations.services import rules

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.retry import retry_on_conflict
 from reservations import capacity, hooks, notifications
@@ -18,10 +19,10 @@ from reservations.capacity import Seating
 from reservations.exceptions import HoldExpired, NotAllowed, PolicyViolation, SlotUnavailable
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.periods import format_local, stay_period
-from reservations.pricing import amount_due, booking_price
+from reservations.pricing import amount_due, booking_price, first_night_price
 from reservations.services import allocation, rules, transitions, waitlist
 from reservations.services.repricing import reprice
-from reservations.wording import summary
+from reservations.wording import space_noun, summary
 from spaces import powers
 from spaces.models import Space, Venue
 from spaces.powers import Power
@@ -108,9 +109,12 @@ def reservation_hold(
         candidates = rules.candidates(
             venue, space=space, category=category, party_size=party_size, rules=setup, staff=staff or for_someone_else
         )
+        candidates = rules.check_stay_limits(setup, candidates, starts_at, ends_at)
+    rates = setup.rates if setup is not None else []
 
     def new_hold(taken: Seating):
-        price = booking_price(taken, starts_at, ends_at, party_size)
+        price = booking_price(taken, starts_at, ends_at, party_size, rates=rates)
+        first_night = _first_night(venue, taken, starts_at, ends_at, rates)
         return Reservation.objects.create(
             guest=guest,
             space=taken.space,
@@ -122,7 +126,9 @@ def reservation_hold(
             hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
             notes=notes,
             price=price,
-            amount_due=amount_due(venue, space=taken.space, price=price, party_size=party_size),
+            amount_due=amount_due(
+                venue, space=taken.space, price=price, party_size=party_size, first_night=first_night
+            ),
             currency=venue.currency,
             idempotency_key=idempotency_key,
         )
@@ -165,6 +171,13 @@ def reservation_hold(
     if paced is not None:
         raise SlotUnavailable(rules.paced_message(venue, paced, starts_at))
     raise SlotUnavailable(rules.unavailable_message(venue, space, starts_at, party_size))
+
+
+def _first_night(venue: Venue, taken, starts_at: datetime, ends_at: datetime, rates) -> Decimal | None:
+    """The first night at its rate, where the venue asks for it up front (PaymentMode.FIRST_NIGHT)."""
+    if venue.payment_mode != Venue.PaymentMode.FIRST_NIGHT:
+        return None
+    return first_night_price(taken, starts_at, ends_at, rates=rates)
 
 
 def _made_with_key(guest, key: str, starts_at: datetime, party_size: int) -> Reservation | None:
@@ -348,13 +361,18 @@ def reservation_modify(
     ends_at: datetime | None = None,
     party_size: int | None = None,
     space: Space | None = None,
+    category: str | None = None,
     notes: str | None = None,
     now: datetime | None = None,
 ) -> Reservation:
-    """Change the time, length, party size, space or notes, under the same rules as a new booking.
+    """Change the time, length, party size, space, category or notes, under the same rules as a new
+    booking (a stay: its stay limits, closures and the claims' exclusion constraint); the price is
+    that of the booking as changed.
 
-    Where the venue assigns, the current space is kept if it still fits, otherwise the best free
-    one (of the category asked for) is taken. Staff may move a booking to any free space.
+    Where the venue assigns, the current space is kept if it still fits (and is of the `category`
+    asked for), otherwise the best free one of that category is taken; `category` (a room type, an
+    area; "" for any) changes what the booking asks for (`requested_category`), None keeps it.
+    Staff may move a booking to any free space.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -369,6 +387,8 @@ def reservation_modify(
             rules.check_cutoff(
                 current, "Changes", rules.modification_deadline(current), venue.modification_cutoff_hours, now=now
             )
+        if category is not None:
+            category = _check_category(venue, current, category)
         if current.space.sold_by_seat:
             return _modify_seats(
                 current,
@@ -401,21 +421,24 @@ def reservation_modify(
             rules.check_period(venue, new_start, new_end, now=now, party_size=new_party, rules=setup)
 
         kept = _seating_of(current)
+        new_category = current.requested_category if category is None else category
         if space is not None:
             candidates = rules.candidates(venue, space=space, category="", party_size=new_party, rules=setup)
         elif venue.assigns_spaces:
             others = rules.candidates(
                 venue,
                 space=None,
-                category=current.requested_category,
+                category=new_category,
                 party_size=new_party,
                 rules=setup,
                 staff=staff,
             )
-            keep = [kept] if _fits(kept, new_party, setup) else []
+            same_kind = not new_category or kept.area == new_category
+            keep = [kept] if same_kind and _fits(kept, new_party, setup) else []
             candidates = keep + [other for other in others if other.name != kept.name]
         else:
             candidates = rules.candidates(venue, space=current.space, category="", party_size=new_party, rules=setup)
+        candidates = _within_stay_limits(setup, candidates, kept, new_start, new_end, time_changed=time_changed)
         candidates = rules.check_closures(venue, candidates, new_start, new_end)
         allocation.expire_stale_holds_in_the_way(venue, candidates, new_start, new_end, now=now, exclude=current)
         pacing = allocation.Pacing(setup, new_start, now=now, exclude=current)
@@ -438,8 +461,9 @@ def reservation_modify(
                         starts_at=new_start,
                         ends_at=new_end,
                         party_size=new_party,
+                        requested_category=new_category,
                         notes=new_notes,
-                        price=booking_price(candidate, new_start, new_end),
+                        price=booking_price(candidate, new_start, new_end, rates=setup.rates),
                         updated_at=now,
                     )
                     and None
@@ -449,19 +473,24 @@ def reservation_modify(
             )
             if not moved:
                 continue
-            return _changed(current, was, staff=staff, by_staff=by_staff, actor=actor, now=now)
+            return _changed(current, was, staff=staff, by_staff=by_staff, actor=actor, now=now, rates=setup.rates)
     if paced is not None:
         raise SlotUnavailable(rules.paced_message(venue, paced, new_start))
     named = space or (None if venue.assigns_spaces else current.space)
     raise SlotUnavailable(rules.unavailable_message(venue, named, new_start, new_party))
 
 
-def _changed(current: Reservation, was: Reservation, *, staff: bool, by_staff: bool, actor, now) -> Reservation:
+def _changed(
+    current: Reservation, was: Reservation, *, staff: bool, by_staff: bool, actor, now, rates=None
+) -> Reservation:
     """After a change is written: money follows it, the history says what changed, the guest of a
-    confirmed booking is told. `was` is the booking as it was before the change."""
+    confirmed booking is told. `was` is the booking as it was before the change; `rates`: the
+    venue's nightly rates, when read already."""
     before, summary_before = _snapshot(was), summary(was)
     current = _reload(current)
-    money = reprice(current, moved_from=was.starts_at, staff=staff, by_staff=by_staff, actor=actor, now=now)
+    money = reprice(
+        current, moved_from=was.starts_at, staff=staff, by_staff=by_staff, actor=actor, now=now, rates=rates
+    )
     after = _snapshot(current)
     moved = (was.starts_at, was.ends_at, was.space_id) != (current.starts_at, current.ends_at, current.space_id)
     if moved or current.party_size < was.party_size:
@@ -477,6 +506,44 @@ def _changed(current: Reservation, was: Reservation, *, staff: bool, by_staff: b
                 context={"before": summary_before, "after": summary(current), "by_staff": by_staff},
             )
     return current
+
+
+def _within_stay_limits(setup, candidates: list[Seating], kept: Seating, starts_at, ends_at, *, time_changed: bool):
+    """The candidates a changed booking may move to under the venue's stay limits (rules.check_stay_limits):
+    with new dates, all of them are held to the limits of its nights; with the same dates only another
+    room type is (a change of notes or party alone is never refused by a limit set after booking)."""
+    if time_changed:
+        return rules.check_stay_limits(setup, candidates, starts_at, ends_at)
+    other_types = [candidate for candidate in candidates if candidate.area != kept.area]
+    if not other_types:
+        return candidates
+    try:
+        allowed = rules.check_stay_limits(setup, other_types, starts_at, ends_at)
+    except PolicyViolation:
+        if len(other_types) == len(candidates):
+            raise
+        allowed = []
+    return [candidate for candidate in candidates if candidate.area == kept.area or candidate in allowed]
+
+
+def _check_category(venue: Venue, current: Reservation, category: str) -> str:
+    """The category a booking may be changed to: one of the venue's (active) spaces', where the venue
+    assigns them; where the guest picks a space they choose another space instead."""
+    category = category.strip()
+    if category == current.requested_category:
+        return category
+    if not venue.assigns_spaces or current.space.sold_by_seat:
+        noun = space_noun(venue)
+        raise PolicyViolation(
+            _("At %(venue)s you choose the %(noun)s itself, not a type.") % {"venue": venue.name, "noun": noun},
+            field="category",
+        )
+    if category and not venue.spaces.filter(is_active=True, category=category).exists():
+        raise PolicyViolation(
+            _("%(venue)s has no “%(category)s” to book.") % {"venue": venue.name, "category": category},
+            field="category",
+        )
+    return category
 
 
 def _modify_seats(current: Reservation, *, actor, staff, starts_at, party_size, space, notes, now) -> Reservation:

@@ -5,18 +5,22 @@ The availability selector and the pages use the same functions, so what a guest 
 the services accept are one rule, not two.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Prefetch, Q
+from django.utils.dates import WEEKDAYS
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from reservations import capacity
+from reservations import capacity, pricing
 from reservations.capacity import Seating, Setup
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation
 from reservations.periods import format_local, nights_between, on_grid, periods_around
 from reservations.wording import contact_words, duration_words, space_noun
 from spaces import powers
-from spaces.models import Closure, Combination, Session, Space, Venue
+from spaces.models import Closure, Combination, Session, Space, StayLimit, Venue
 from spaces.powers import Power
 
 MAX_NIGHTS = 30  # the longest stay booked online; the availability search offers the same
@@ -25,10 +29,12 @@ MAX_PARTY_SIZE = 500  # the largest party booked online
 
 def setup(venue: Venue) -> Setup:
     """The venue's rules for one request, read once (five queries): opening hours, shifts, turn times,
-    pacing and combinations with their tables."""
+    pacing and combinations with their tables; for a venue booked by the night also its nightly
+    rates and stay limits (two more: a restaurant reads none of them)."""
     combinations = Combination.objects.filter(venue=venue, is_active=True).prefetch_related(
         Prefetch("spaces", queryset=Space.objects.order_by("name", "pk"), to_attr="members")
     )
+    nights = venue.uses_nights
     return Setup(
         venue=venue,
         hours=list(venue.opening_hours.all()),
@@ -36,6 +42,8 @@ def setup(venue: Venue) -> Setup:
         turn_times=list(venue.turn_times.all()),
         pacing=list(venue.pacing_rules.all()),
         combinations=list(combinations),
+        rates=list(venue.rates.all()) if nights else [],
+        stay_limits=list(venue.stay_limits.all()) if nights else [],
     )
 
 
@@ -101,6 +109,8 @@ def check_window(venue: Venue, starts_at: datetime, *, now: datetime) -> None:
     earliest = now + timedelta(minutes=venue.min_lead_minutes)
     if starts_at < earliest:
         if starts_at < now:
+            if venue.uses_nights:
+                raise PolicyViolation(_("That arrival has already passed."), field="starts_at")
             raise PolicyViolation("That time has already passed.", field="starts_at")
         raise PolicyViolation(
             f"{venue.name} takes bookings at least {duration_words(venue.min_lead_minutes)} ahead; "
@@ -138,6 +148,110 @@ def _check_stay(venue: Venue, starts_at: datetime, ends_at: datetime) -> None:
         raise PolicyViolation("A stay lasts at least one night.", field="ends_at")
     if nights > MAX_NIGHTS:
         raise PolicyViolation(f"A stay lasts at most {MAX_NIGHTS} nights.", field="ends_at")
+
+
+# ---------------------------------------------------------------------------------------------
+# Stay limits: the shortest and longest stay that includes some nights
+
+
+def _nights_words(days: list[int]) -> str:
+    """[5] -> 'a Saturday night', [4, 5] -> 'a Friday or Saturday night', [] -> 'a night'."""
+    names = [str(WEEKDAYS[day]) for day in sorted(set(days))]
+    if not names:
+        return _("a night")
+    joined = (
+        names[0] if len(names) == 1 else _("%(some)s or %(last)s") % {"some": ", ".join(names[:-1]), "last": names[-1]}
+    )
+    return _("a %(weekdays)s night") % {"weekdays": joined}
+
+
+def _day_words(day: date, *, with_year: bool) -> str:
+    return date_format(day, "j M Y" if with_year else "j M")
+
+
+def _dates_words(limit: StayLimit) -> str:
+    """' from 1 Jul to 31 Aug' (every year), ' from 1 Jul 2026 to 31 Aug 2026' (once), '' (all year)."""
+    with_year = not limit.repeats_yearly
+    if limit.repeats_yearly and limit.span >= 365:
+        return ""
+    if limit.starts_on == limit.ends_on or (limit.repeats_yearly and limit.span == 1):
+        return _(" on %(day)s") % {"day": _day_words(limit.starts_on, with_year=with_year)}
+    return _(" from %(first)s to %(last)s") % {
+        "first": _day_words(limit.starts_on, with_year=with_year),
+        "last": _day_words(limit.ends_on, with_year=with_year),
+    }
+
+
+def _length_words(limit: StayLimit) -> str:
+    """'at least 2 nights', 'at most 7 nights', '2 to 7 nights'."""
+    low, high = limit.min_nights, limit.max_nights
+    if high is None:
+        return ngettext("at least %(n)s night", "at least %(n)s nights", low) % {"n": low}
+    if low <= 1:
+        return ngettext("at most %(n)s night", "at most %(n)s nights", high) % {"n": high}
+    if low == high:
+        return ngettext("exactly %(n)s night", "exactly %(n)s nights", low) % {"n": low}
+    return _("%(low)s to %(high)s nights") % {"low": low, "high": high}
+
+
+def stay_limit_words(limit: StayLimit) -> str:
+    """A stay limit as a guest reads it: 'Stays that include a Saturday night from 1 Jul to 31 Aug
+    (Summer weekends) last at least 2 nights.' (a room type's own: 'Double: stays that ...')."""
+    name = _(" (%(name)s)") % {"name": limit.name} if limit.name else ""
+    dates = _dates_words(limit)
+    single = limit.starts_on == limit.ends_on or (limit.repeats_yearly and limit.span == 1)
+    if not limit.weekdays and not dates:  # every night of the year
+        words = _("stays%(name)s last %(length)s.") % {"name": name, "length": _length_words(limit)}
+    elif not limit.weekdays and single:
+        words = _("stays that include the night of %(day)s%(name)s last %(length)s.") % {
+            "day": _day_words(limit.starts_on, with_year=not limit.repeats_yearly),
+            "name": name,
+            "length": _length_words(limit),
+        }
+    else:
+        words = _("stays that include %(nights)s%(dates)s%(name)s last %(length)s.") % {
+            "nights": _nights_words(limit.weekdays or []),
+            "dates": dates,
+            "name": name,
+            "length": _length_words(limit),
+        }
+    if limit.category:
+        return _("%(category)s: %(rule)s") % {"category": limit.category, "rule": words}
+    return words[0].upper() + words[1:]
+
+
+def stay_refusal(rules: Setup, category: str, starts_at: datetime, ends_at: datetime) -> str | None:
+    """Why a stay from `starts_at` to `ends_at` in a room of `category` is not taken, in the words of
+    the stay limit it breaks, or None. A limit counts when it applies to one of the stay's nights (for
+    the category); of several the strictest holds: the largest minimum, the smallest maximum. No
+    queries (the limits come with the venue's rules)."""
+    if not rules.stay_limits:
+        return None
+    nights = pricing.nights_of(rules.venue, starts_at, ends_at)
+    applying = [limit for limit in rules.stay_limits if any(limit.applies(night, category) for night in nights)]
+    if not applying:
+        return None
+    longest = max(applying, key=lambda limit: (limit.min_nights, -(limit.pk or 0)))
+    if len(nights) < longest.min_nights:
+        return stay_limit_words(longest)
+    capped = [limit for limit in applying if limit.max_nights is not None]
+    shortest = min(capped, key=lambda limit: (limit.max_nights, limit.pk or 0), default=None)
+    if shortest is not None and len(nights) > shortest.max_nights:
+        return stay_limit_words(shortest)
+    return None
+
+
+def check_stay_limits(rules: Setup, seatings: list[Seating], starts_at: datetime, ends_at: datetime) -> list[Seating]:
+    """Drop the rooms whose category the venue's stay limits refuse for this stay; refuse the stay
+    (field `ends_at`) when that leaves none of those asked for. The rule hold, modify, the API and the
+    pages apply (the availability says the same per category)."""
+    if not rules.venue.uses_nights or not rules.stay_limits or not seatings:
+        return seatings
+    refusals = {area: stay_refusal(rules, area, starts_at, ends_at) for area in {seating.area for seating in seatings}}
+    allowed = [seating for seating in seatings if refusals[seating.area] is None]
+    if not allowed:
+        raise PolicyViolation(refusals[seatings[0].area], field="ends_at")
+    return allowed
 
 
 def _check_slot(rules: Setup, starts_at: datetime, ends_at: datetime, party_size: int) -> None:

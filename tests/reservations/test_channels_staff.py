@@ -114,9 +114,7 @@ def test_a_host_cannot_regenerate_a_calendar_address(client, hotel):
     assert room.calendar_token == old
 
 
-def test_the_day_sheet_warns_of_stale_feeds_and_double_bookings_and_shows_tonights_blocks(
-    client, hotel, in_conflict
-):
+def test_the_day_sheet_warns_of_stale_feeds_and_double_bookings_and_shows_tonights_blocks(client, hotel, in_conflict):
     block, booking = in_conflict
     CalendarFeed.objects.filter(pk=block.feed_id).update(last_success_at=timezone.now() - timedelta(hours=2))
     client.force_login(member(hotel, "host@harbour.example", VenueRole.Role.HOST))
