@@ -1,5 +1,6 @@
 """Venues and the spaces they rent out: a hotel's rooms, a restaurant's tables, meeting rooms."""
 
+import re
 import secrets
 import zoneinfo
 from datetime import date, timedelta
@@ -29,6 +30,12 @@ def new_calendar_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def natural_key(name: str) -> str:
+    """A name as it sorts for people: its numbers compared as numbers ("Table 9" before "Table 10"),
+    letters without regard to case. Stored (Space.sort_key), so the database orders by it."""
+    return re.sub(r"\d+", lambda match: match.group().lstrip("0").rjust(12, "0"), name.casefold())[:300]
+
+
 def default_refund_policy():
     return [{"hours_before": 48, "percent": 100}, {"hours_before": 24, "percent": 50}]
 
@@ -45,9 +52,10 @@ class Venue(models.Model):
     PaymentMode = PaymentMode
 
     class Kind(models.TextChoices):
-        RESTAURANT = "restaurant", "Restaurant"
-        HOTEL = "hotel", "Hotel"
-        OTHER = "other", "Other"
+        RESTAURANT = "restaurant", _("Restaurant")
+        HOTEL = "hotel", _("Hotel")
+        MEETING_ROOMS = "meeting_rooms", _("Meeting rooms")
+        OTHER = "other", _("Other")
 
     class BookingMode(models.TextChoices):
         SLOTS = "slots", "Time slots"
@@ -247,6 +255,22 @@ class Space(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Per booking in slot mode, per night in night mode, per seat where sold by the seat. May be zero.",
     )
+
+    class PricePer(models.TextChoices):
+        BOOKING = "booking", _("per booking")
+        HOUR = "hour", _("per hour")
+
+    price_per = models.CharField(
+        _("price is"),
+        max_length=10,
+        choices=PricePer.choices,
+        default=PricePer.BOOKING,
+        help_text=_(
+            "For time slots: the price of a booking, or of each hour booked (a meeting room). "
+            "By the night or by the seat, the price is per night or per seat."
+        ),
+    )
+    sort_key = models.CharField(max_length=300, editable=False, default="", db_default="")
     sold_by_seat = models.BooleanField(
         default=False,
         help_text="A class, tour or tasting menu: sold by the seat in its sessions, a party taking a seat per guest.",
@@ -271,7 +295,8 @@ class Space(models.Model):
     )
 
     class Meta:
-        ordering = ["venue", "category", "capacity", "name"]
+        # sort_key: the name in natural order, so Table 9 comes before Table 10 everywhere.
+        ordering = ["venue", "category", "capacity", "sort_key", "name"]
         constraints = [
             models.UniqueConstraint(fields=["venue", "name"], name="space_name_unique_per_venue"),
             models.CheckConstraint(condition=models.Q(capacity__gte=1), name="space_capacity_positive"),
@@ -283,6 +308,12 @@ class Space(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.venue})" if self.venue_id else self.name
+
+    def save(self, *args, **kwargs):
+        self.sort_key = natural_key(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "sort_key"}
+        super().save(*args, **kwargs)
 
     def fits(self, party_size: int) -> bool:
         return self.min_party_size <= party_size <= self.capacity
