@@ -157,6 +157,16 @@ class Reservation(models.Model):
         return self.space.venue
 
     @property
+    def who(self) -> str:
+        """The name the venue greets: the booking's own (booking for someone else), else the guest's."""
+        return self.contact_name or (self.guest.name if self.guest_id else "")
+
+    @property
+    def phone(self) -> str:
+        """The phone the venue calls: the booking's own, else the guest's."""
+        return self.contact_phone or (self.guest.phone if self.guest_id else "")
+
+    @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
 

@@ -1,7 +1,11 @@
 """Template filters for how things are written (core/formats.py): `{% load holdfast %}`, then
 `{{ price|money:venue.currency }}` and `{{ venue.time_zone|zone_words }}`."""
 
+import zoneinfo
+
 from django import template
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
 
 from core import formats
 
@@ -16,3 +20,17 @@ def money(amount, currency):
 @register.filter
 def zone_words(zone_name):
     return formats.zone_words(zone_name)
+
+
+@register.simple_tag
+def venue_time(moment, zone_name, fmt=formats.DATE_WITH_DAY + " " + formats.TIME):
+    """A moment at a venue, in the venue's zone, marked up so static/js/local-time.js can add the
+    guest's own time beside it when their browser's zone differs:
+    `{% venue_time reservation.starts_at venue.time_zone %}` -> <time ...>Fri 14 Nov 19:00</time>."""
+    if moment is None:
+        return ""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    local = moment.astimezone(zone)
+    return format_html(
+        '<time datetime="{}" data-venue-zone="{}">{}</time>', local.isoformat(), zone_name, date_format(local, fmt)
+    )

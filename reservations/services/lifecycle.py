@@ -64,6 +64,8 @@ def reservation_hold(
     venue: Venue | None = None,
     category: str = "",
     notes: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
     actor=None,
     now: datetime | None = None,
     idempotency_key: str = "",
@@ -125,6 +127,8 @@ def reservation_hold(
             status=Status.HELD,
             hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
             notes=notes,
+            contact_name=contact_name.strip(),
+            contact_phone=contact_phone.strip(),
             price=price,
             amount_due=amount_due(
                 venue, space=taken.space, price=price, party_size=party_size, first_night=first_night
