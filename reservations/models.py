@@ -89,8 +89,8 @@ class Reservation(models.Model):
     notes = models.TextField("guest notes", blank=True, max_length=1000)
     # Who is coming, when not the account's holder (booking for someone else): the name the host
     # greets and the phone the venue calls. Filled from the guest's profile when left empty.
-    contact_name = models.CharField(_("name for the booking"), max_length=150, blank=True)
-    contact_phone = models.CharField(_("phone for the booking"), max_length=32, blank=True)
+    contact_name = models.CharField(_("name for the booking"), max_length=150, blank=True, db_default="")
+    contact_phone = models.CharField(_("phone for the booking"), max_length=32, blank=True, db_default="")
     price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     amount_due = models.DecimalField(
         "paid online up front",
