@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Header, Query, Router, Schema, Status
@@ -12,11 +13,13 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import AfterValidator, AwareDatetime, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
+from accounts import phones
 from accounts.two_factor import TwoFactorRequired, has_two_factor
-from api.schemas import Text, error_responses
+from api.schemas import ContactName, ContactPhone, Text, error_responses
 from core import ratelimit
 from core.replica import lag_tolerant
 from payments.services import checkout_start, takes_payment
+from reservations.exceptions import BookingError
 from reservations.models import Reservation
 from reservations.selectors import category_prices, guest_reservations, venue_availability
 from reservations.services import (
@@ -93,7 +96,8 @@ class SpaceSlotsOut(Schema):
     slots: list[SlotOut]
     price: Decimal | None = Field(
         None,
-        description="A stay: what it costs in this room, the sum of its nights at their rates.",
+        description="What it costs: a stay in this room, the sum of its nights at their rates; a slot of the "
+        "duration asked, a space priced by the hour its price an hour times the hours; a session, the party's seats.",
     )
     unavailable_reason: str | None = Field(
         None,
@@ -198,7 +202,7 @@ def availability(request, date: Day, query: Query[AvailabilityQuery]):
             "capacity": entry.space.capacity,
             "slots": [slot(each) for each in entry.slots],
         }
-        if venue.uses_nights and entry.price is not None:
+        if entry.price is not None:
             body["price"] = str(entry.price)
         if entry.unavailable_reason:
             body["unavailable_reason"] = entry.unavailable_reason
@@ -258,6 +262,14 @@ class ReservationOut(Schema):
     party_size: int
     status: str
     notes: str
+    contact_name: str = Field(
+        description="The name the booking is under: its own (booking for someone else), else the account's; "
+        "empty when neither has one."
+    )
+    contact_phone: str = Field(
+        description="The phone the venue calls about the booking, in E.164 (+49301234567): its own, else the "
+        "account's; empty when neither has one."
+    )
     price: Decimal
     currency: str
     amount_due: Decimal
@@ -290,6 +302,14 @@ class ReservationOut(Schema):
         return reservation.local_ends_at
 
     @staticmethod
+    def resolve_contact_name(reservation: Reservation) -> str:
+        return reservation.who
+
+    @staticmethod
+    def resolve_contact_phone(reservation: Reservation) -> str:
+        return reservation.phone
+
+    @staticmethod
     def resolve_payment_url(reservation: Reservation) -> str | None:
         return getattr(reservation, "payment_url", None)
 
@@ -302,6 +322,8 @@ class ReservationIn(Schema):
     ends_at: Moment | None = Field(None, description="Optional in slot mode: the default duration.")
     party_size: int = Field(ge=1, le=MAX_PARTY_SIZE)
     notes: Text = Field("", max_length=1000)
+    contact_name: ContactName = ""
+    contact_phone: ContactPhone = ""
 
     @field_validator("ends_at")
     @classmethod
@@ -328,6 +350,8 @@ class ReservationUpdate(Schema):
         "Left out: the one booked.",
     )
     notes: Text | None = Field(None, max_length=1000)
+    contact_name: ContactName | None = None
+    contact_phone: ContactPhone | None = None
 
     @field_validator("ends_at")
     @classmethod
@@ -338,6 +362,15 @@ class ReservationUpdate(Schema):
 
 def _user(request):
     return request.auth
+
+
+def _contact_phone(text: str) -> str:
+    """A phone as the client sent it, in E.164 (accounts/phones.py); one that is none answers 422
+    {"detail", "field": "contact_phone"}, like a broken rule."""
+    try:
+        return phones.normalise(text)
+    except ValidationError as error:
+        raise BookingError(" ".join(error.messages), field="contact_phone") from None
 
 
 def _space(space_id: int) -> Space:
@@ -383,6 +416,8 @@ def create_reservation(
         "ends_at": payload.ends_at,
         "party_size": payload.party_size,
         "notes": payload.notes,
+        "contact_name": " ".join(payload.contact_name.split()),
+        "contact_phone": _contact_phone(payload.contact_phone),
         "idempotency_key": idempotency_key.strip(),
         **place,
     }
@@ -468,6 +503,7 @@ def _list_for(request, user, query: ListQuery, *, venue_ids: set[int] | None = N
             .prefetch_related("claims__space")
             .order_by("-starts_at", "-pk")
         )
+    found = found.select_related("guest")  # the name and phone a booking is under fall back to the account's
     return found if venue_ids is None else found.filter(space__venue_id__in=venue_ids)
 
 
@@ -502,7 +538,7 @@ def user_reservations(request, user_id: int, query: Query[ListQuery]):
 
 def _visible(request, reference: str) -> Reservation:
     user = _user(request)
-    reservation = Reservation.objects.select_related("space__venue").filter(reference=reference).first()
+    reservation = Reservation.objects.select_related("space__venue", "guest").filter(reference=reference).first()
     own = reservation is not None and reservation.guest_id == user.pk
     if not own and (reservation is None or not powers.may(user, Power.VIEW_BOOKINGS, reservation.space.venue)):
         raise HttpError(404, "Reservation not found.")  # never reveal that someone else's exists
@@ -539,6 +575,8 @@ def update_reservation(request, reference: Reference, payload: ReservationUpdate
         space=_space(payload.space) if payload.space is not None else None,
         category=payload.category,
         notes=payload.notes,
+        contact_name=payload.contact_name,
+        contact_phone=_contact_phone(payload.contact_phone) if payload.contact_phone is not None else None,
     )
 
 

@@ -4,8 +4,10 @@ string and time types that refuse what PostgreSQL or a venue's clock cannot hold
 from datetime import time
 from typing import Annotated
 
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import AfterValidator, WithJsonSchema
+
+from accounts import phones
 
 # A wall-clock time in the venue's zone, "15:00:00". Not JSON Schema's "time" format: that is RFC
 # 3339's full-time, which must carry a UTC offset, and a check-in time has none (it follows DST).
@@ -51,3 +53,20 @@ def _without_nul(value: str) -> str:
 
 # Every string the API takes, in a path, a query or a body.
 Text = Annotated[str, AfterValidator(_without_nul)]
+
+
+# The name and phone a booking is under when not the account's (booking for someone else). The phone
+# as typed ("030 1234567", "+49 30 1234567"): api/reservations.py reads it with accounts.phones, and
+# one that is not a phone number is refused with 422 {"detail", "field": "contact_phone"}.
+ContactName = Annotated[
+    Text,
+    Field(max_length=150, description="The name the booking is under, when not the account's. Empty: the account's."),
+]
+ContactPhone = Annotated[
+    Text,
+    Field(
+        max_length=phones.MAX_TYPED_LENGTH,
+        description="The phone the venue calls about the booking, when not the account's: with its country "
+        "code (+49 30 1234567) or as dialled in the site's country. Stored and answered in E.164.",
+    ),
+]

@@ -57,7 +57,7 @@ class VenueOut(Schema):
 
 
 def _venues():
-    active = Space.objects.filter(is_active=True).order_by("category", "capacity", "name")
+    active = Space.objects.filter(is_active=True).order_by("category", "capacity", "sort_key", "name")
     return Venue.objects.filter(is_active=True).prefetch_related(
         Prefetch("spaces", queryset=active, to_attr="active_spaces")
     )

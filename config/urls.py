@@ -16,6 +16,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", guest_venue.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("demo/channel.ics", core_views.demo_channel, name="demo_channel"),
     path("admin/", admin.site.urls),
     # allauth's authenticator set-up, returning staff to where they were going (staff/two_factor.py).

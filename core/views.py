@@ -2,8 +2,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 from icalendar import Calendar, Event
 
@@ -17,6 +19,15 @@ def healthz(request):
     except (DatabaseError, InterfaceError):  # InterfaceError: a connection closed under us
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: send them to the site's mark
+    (static/favicon.svg, the file the pages link), not a 404. Temporary, as the static file's
+    hashed name changes with it; browsers keep the answer a day."""
+    response = HttpResponseRedirect(static("favicon.svg"))
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response
 
 
 DEMO_CHANNEL_STAYS = [(3, 4), (12, 2), (26, 5)]  # (days from today, nights): what the demo channel sold

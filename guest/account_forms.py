@@ -1,40 +1,92 @@
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
+from accounts import phones
 from accounts.models import User
 
-PHONE_CHARACTERS = re.compile(r"[0-9 +\-()]+")
-PHONE_MESSAGE = (
-    "Enter a phone number of 6 to 32 characters, using only digits, spaces, +, - and parentheses, "
-    "for example +49 30 1234 5678."
-)
+NAME_MAX = User._meta.get_field("name").max_length
+
+
+def clean_name(value: str) -> str:
+    """A name as people write it, without the spaces pasted around or inside it."""
+    return " ".join(value.split())
+
+
+def clean_phone(value: str) -> str:
+    """A phone as typed ("030 1234567", "+49 30 1234567") in E.164 (accounts/phones.py); "" for none."""
+    return phones.normalise(value)
+
+
+NAME_LABEL = _("Your name")
+NAME_ERRORS = {
+    "required": _("Tell us your name: the venue greets you by it."),
+    "max_length": _("A name can be up to %(limit_value)d characters."),
+}
+NAME_HELP = _("The name the venue greets you by. You can give another one when you book for someone else.")
+PHONE_LABEL = _("Phone number")
+PHONE_HELP = _("So the venue can reach you about your booking. Optional.")
+
+
+def phone_field(**kwargs) -> forms.CharField:
+    # Typed with spaces and brackets: longer than the E.164 stored. The browser stops at the limit;
+    # accounts.phones refuses what is longer in its own words (no "Ensure this value has at most...").
+    return forms.CharField(
+        label=PHONE_LABEL,
+        help_text=PHONE_HELP,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "maxlength": phones.MAX_TYPED_LENGTH}),
+        **kwargs,
+    )
+
+
+class SignupForm(forms.Form):
+    """What allauth's sign-up asks besides e-mail and password (settings.ACCOUNT_SIGNUP_FORM_CLASS: allauth's
+    form, the page's and the app API's, derives from this): the guest's name, and their phone if they like
+    (the first booking asks it otherwise). accounts.adapter.AccountAdapter.save_user stores both."""
+
+    field_order = ["name", "email", "phone", "password1", "password2"]
+
+    name = forms.CharField(
+        label=NAME_LABEL,
+        max_length=NAME_MAX,
+        help_text=NAME_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages=NAME_ERRORS,
+    )
+    phone = phone_field()
+
+    def clean_name(self):
+        return clean_name(self.cleaned_data["name"])
+
+    def clean_phone(self):
+        return clean_phone(self.cleaned_data["phone"])
+
+    def signup(self, request, user):
+        """allauth asks for this; the adapter's save_user has stored the name and phone already."""
 
 
 class ProfileForm(forms.ModelForm):
+    phone = phone_field()
+
     class Meta:
         model = User
         fields = ["name", "phone"]
-        labels = {"name": "Your name", "phone": "Phone number"}
-        help_texts = {"phone": "So the venue can reach you about your booking. Optional."}
-        # The model's 32-character limit is checked before clean_phone(); give it the same message.
-        error_messages = {"phone": {"max_length": PHONE_MESSAGE}}
-        widgets = {
-            "name": forms.TextInput(attrs={"autocomplete": "name"}),
-            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
-        }
+        labels = {"name": NAME_LABEL}
+        widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = True
+        self.fields["name"].error_messages.update(NAME_ERRORS)
+        if self.instance.phone and not self.is_bound:
+            self.initial["phone"] = phones.display(self.instance.phone)
 
     def clean_name(self):
-        return " ".join(self.cleaned_data["name"].split())
+        return clean_name(self.cleaned_data["name"])
 
     def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
-        if not phone:
-            return phone
-        if not (6 <= len(phone) <= 32 and PHONE_CHARACTERS.fullmatch(phone) and any(c.isdigit() for c in phone)):
-            raise ValidationError(PHONE_MESSAGE, code="invalid_phone")
-        return phone
+        return clean_phone(self.cleaned_data["phone"])
 
 
 class AccountDeleteForm(forms.Form):

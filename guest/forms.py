@@ -8,10 +8,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from core.formats import DATE_WITH_DAY
 from reservations import capacity
 from reservations.capacity import Setup
+from reservations.models import Reservation
 from reservations.periods import opening_periods, slot_starts, stay_period
+from reservations.search import first_bookable_day
 from reservations.services import MAX_NIGHTS, MAX_PARTY_SIZE, rules
 from reservations.wording import contact_words, duration_words, space_noun
 from spaces.models import Space, Venue
@@ -24,27 +30,112 @@ def tomorrow(venue: Venue, now: datetime | None = None) -> date:
     return (now or timezone.now()).astimezone(venue.zone).date() + timedelta(days=1)
 
 
-class AvailabilityForm(forms.Form):
+# Django's own messages ("Enter a whole number.", "Ensure this value is greater than or equal to
+# 1.") never reach a guest: every field of these forms says what is wrong in our words, by code.
+PLAIN_MESSAGES = {
+    "required": _("Please fill this in."),
+    "invalid_choice": _("Choose one of the options in the list."),
+    "min_value": _("Give %(limit_value)s or more."),
+    "max_value": _("Give %(limit_value)s or less."),
+    "max_length": _("Up to %(limit_value)d characters, please (this has %(show_value)d)."),
+    "min_length": _("At least %(limit_value)d characters, please (this has %(show_value)d)."),
+    "step_size": _("Choose a value from the list."),
+}
+PLAIN_INVALID = {
+    forms.DateField: _("Give a date as year-month-day, such as 2026-11-14."),
+    forms.TimeField: _("Give a time such as 19:30."),
+    forms.IntegerField: _("Give a whole number, such as 2."),
+    forms.TypedChoiceField: _("Choose one of the options in the list."),
+}
+
+
+def _django_messages(field: forms.Field) -> dict[str, str]:
+    """The messages Django gives a field of this class (its own and its validators'), by code."""
+    messages = {}
+    for cls in reversed(type(field).__mro__):
+        messages.update(getattr(cls, "default_error_messages", {}))
+    for validator in field.validators:
+        code, message = getattr(validator, "code", None), getattr(validator, "message", None)
+        if code and message:
+            messages.setdefault(code, message)
+    return messages
+
+
+def plain_errors(form: forms.Form) -> None:
+    """Give every field of `form` our words for each error Django would word (what a field sets
+    itself is kept). Call at the end of a form's __init__, once its fields are final."""
+    for field in form.fields.values():
+        django = _django_messages(field)
+        for code in {*django, *PLAIN_MESSAGES, "invalid"}:
+            current = field.error_messages.get(code)
+            if current is not None and current != django.get(code):
+                continue  # the field's own words
+            if code == "invalid":
+                words = next((text for cls, text in PLAIN_INVALID.items() if isinstance(field, cls)), None)
+                if words is None and code in django:
+                    words = _("Please check this value.")
+            else:
+                words = PLAIN_MESSAGES.get(code)
+                if words is None and code in django:
+                    words = _("Please check this value.")
+            if words is not None:
+                field.error_messages[code] = words
+
+
+def _day_words(day: date, today: date | None = None) -> str:
+    """'Fri 14 Nov'; with the year when it is not this year's ('Fri 14 Nov 2027')."""
+    words = format_date(day, DATE_WITH_DAY)
+    return f"{words} {day.year}" if today is not None and day.year != today.year else words
+
+
+def _aria(field: forms.Field, auto_id: str) -> None:
+    """Point the input at its hint and its error line, which is always on the page (empty while the
+    value is fine), so a message that arrives without a reload is read with the field."""
+    described = [f"{auto_id}_helptext"] if field.help_text else []
+    field.widget.attrs["aria-describedby"] = " ".join([*described, f"{auto_id}_error"])
+
+
+class ErrorsBesideFields:
+    """A search form whose messages stand next to their fields; the summary above the results only
+    names the fields (linking to them) and says what is not next to a visible field."""
+
+    def fields_in_error(self) -> list[forms.BoundField]:
+        """The visible fields with an error, in the form's order."""
+        return [self[name] for name in self.fields if name in self.errors and not self.fields[name].widget.is_hidden]
+
+    def errors_elsewhere(self) -> list[str]:
+        """Errors not shown next to a visible field: the form's own, and hidden fields'."""
+        shown = {bound.name for bound in self.fields_in_error()}
+        return [str(message) for name, errors in self.errors.items() if name not in shown for message in errors]
+
+
+class AvailabilityForm(ErrorsBesideFields, forms.Form):
     """The search on a venue's page (and on the modify page): day, party size and the venue's options.
 
-    Always bound: missing values take the defaults, so the page can show what is free at once.
+    Always bound: missing values take the defaults, so the page can show what is free at once. The
+    date defaults to today while today is still bookable (reservations.search.first_bookable_day),
+    else tomorrow; the party to `default_party` (the guest's last one) or 2. `time` (hidden, from the
+    search across venues) is the start the guest asked for: the page marks the nearest free one.
     `spaces` is the venue's list of active spaces, already loaded by the page (no extra query).
     """
 
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    party_size = forms.IntegerField(label="Guests")
+    party_size = forms.IntegerField(label=_("Guests"))
     nights = forms.IntegerField(
-        label="Nights",
+        label=_("Nights"),
         min_value=1,
         max_value=MAX_NIGHTS,
         widget=forms.Select(choices=[(n, "1 night" if n == 1 else f"{n} nights") for n in range(1, MAX_NIGHTS + 1)]),
         error_messages={
-            "min_value": "A stay lasts at least one night.",
-            "max_value": f"Stays can be booked online for up to {MAX_NIGHTS} nights.",
+            "min_value": _("A stay lasts at least one night."),
+            "max_value": _("Stays can be booked online for up to %(limit_value)s nights."),
+            "invalid": _("Choose the number of nights from the list."),
+            "required": _("Choose the number of nights from the list."),
         },
     )
-    duration = forms.TypedChoiceField(label="Duration", coerce=int)
-    category = forms.ChoiceField(label="Area", required=False)
+    duration = forms.TypedChoiceField(label=_("Duration"), coerce=int)
+    category = forms.ChoiceField(label=_("Area"), required=False)
+    time = forms.CharField(required=False, max_length=5, widget=forms.HiddenInput())
 
     def __init__(
         self,
@@ -55,68 +146,96 @@ class AvailabilityForm(forms.Form):
         now: datetime | None = None,
         fixed=(),
         setup: Setup | None = None,
+        default_party: int | None = None,
     ):
         self.venue = venue
-        self.today = (now or timezone.now()).astimezone(venue.zone).date()
-        self.last_day = ((now or timezone.now()) + timedelta(days=venue.max_advance_days)).astimezone(venue.zone).date()
-        defaults = {"date": (self.today + timedelta(days=1)).isoformat(), "party_size": "2"}
-        if venue.uses_nights:
-            defaults["nights"] = "1"
-        else:
-            defaults["duration"] = str(venue.default_duration_minutes)
-        given = {key: value for key, value in (data or {}).items() if value != "" or key == "category"}
-        super().__init__(data={**defaults, **given}, label_suffix="")
+        now = now or timezone.now()
+        self.today = now.astimezone(venue.zone).date()
+        self.last_day = (now + timedelta(days=venue.max_advance_days)).astimezone(venue.zone).date()
 
         # The largest party a table or combination seats, and no more than the venue takes online.
         self.largest_party = capacity.largest_party(setup, spaces) if setup else None
         self.largest_party = self.largest_party or max((space.capacity for space in spaces), default=None)
         if venue.max_online_party_size and self.largest_party:
             self.largest_party = min(self.largest_party, venue.max_online_party_size)
+        self.smallest_party = min((space.min_party_size for space in spaces if not space.sold_by_seat), default=1)
+        party = default_party or 2
+        if self.largest_party:
+            party = min(party, self.largest_party)
+
+        first_day = first_bookable_day(setup, party_size=party, now=now) if setup else self.today + timedelta(days=1)
+        defaults = {"date": first_day.isoformat(), "party_size": str(party)}
+        if venue.uses_nights:
+            defaults["nights"] = "1"
+        else:
+            defaults["duration"] = str(venue.default_duration_minutes)
+        given = {key: value for key, value in (data or {}).items() if value != "" or key == "category"}
+        super().__init__(data={**defaults, **given}, label_suffix="")
         self.categories = sorted({space.category for space in spaces if space.category})
 
-        self.fields["date"].label = "Arrival" if venue.uses_nights else "Date"
-        self.fields["date"].widget.attrs.update(
+        date_field = self.fields["date"]
+        date_field.label = _("Arrival") if venue.uses_nights else _("Date")
+        date_field.widget.attrs.update(
             {"min": self.today.isoformat(), "max": self.last_day.isoformat(), "required": True}
         )
-        party = self.fields["party_size"]
-        party.min_value, party.max_value = 1, MAX_PARTY_SIZE
+        date_field.help_text = _("Today to %(last)s (%(days)s days ahead).") % {
+            "last": _day_words(self.last_day, self.today),
+            "days": venue.max_advance_days,
+        }
+        party_field = self.fields["party_size"]
+        party_field.min_value, party_field.max_value = 1, MAX_PARTY_SIZE
         if self.largest_party and self.largest_party <= LARGEST_PARTY_SELECT:
-            party.widget = forms.Select(
+            party_field.widget = forms.Select(
                 choices=[(n, "1 guest" if n == 1 else f"{n} guests") for n in range(1, self.largest_party + 1)]
             )
         else:
-            party.widget = forms.NumberInput(attrs={"min": 1, "max": self.largest_party or MAX_PARTY_SIZE})
+            party_field.widget = forms.NumberInput(attrs={"min": 1, "max": self.largest_party or MAX_PARTY_SIZE})
+        if self.largest_party:
+            party_field.help_text = _("Parties of %(low)s to %(high)s online.") % {
+                "low": self.smallest_party,
+                "high": self.largest_party,
+            }
 
         if venue.uses_nights:
             del self.fields["duration"]
+            self.fields["nights"].help_text = _("Up to %(most)s nights.") % {"most": MAX_NIGHTS}
         elif setup is not None and setup.turn_times:
             del self.fields["nights"], self.fields["duration"]  # the party's turn time is the length
         else:
             del self.fields["nights"]
             durations = venue.durations()
             self.fields["duration"].choices = [(minutes, duration_words(minutes)) for minutes in sorted(durations)]
-            self.fields["duration"].error_messages["invalid_choice"] = (
-                "Choose one of these durations: " + ", ".join(duration_words(m) for m in sorted(durations)) + "."
-            )
+            choose = "Choose one of these durations: " + ", ".join(duration_words(m) for m in sorted(durations)) + "."
+            self.fields["duration"].error_messages["invalid_choice"] = choose
+            self.fields["duration"].error_messages["required"] = choose
             if len(durations) < 2:
                 self.fields["duration"].widget = forms.HiddenInput()
         # An area to prefer, where a restaurant assigns tables. A hotel's room types are the results
         # themselves, and a guest who picks a space sees every space: no filter needed there.
         if venue.assigns_spaces and not venue.uses_nights and len(self.categories) > 1 and "category" not in fixed:
             self.fields["category"].choices = [("", "Any area"), *((c, c) for c in self.categories)]
+            self.fields["category"].error_messages["invalid_choice"] = _("Choose an area from the list.")
         else:
             del self.fields["category"]
         for name in fixed:
             self.fields.pop(name, None)
+        plain_errors(self)
+        for name, field in self.fields.items():
+            if not field.widget.is_hidden:
+                _aria(field, self[name].auto_id)
 
     def clean_date(self):
         day = self.cleaned_data["date"]
         if day < self.today:
-            raise forms.ValidationError(f"That date has passed. Choose {self.today:%a %d %b} or later.", code="past")
+            raise forms.ValidationError(_("That date has passed; choose today or later."), code="past")
         if day > self.last_day:
             raise forms.ValidationError(
-                f"{self.venue.name} takes bookings up to {self.venue.max_advance_days} days ahead, "
-                f"until {self.last_day:%a %d %b %Y}.",
+                _("%(venue)s takes bookings up to %(days)s days ahead, until %(last)s.")
+                % {
+                    "venue": self.venue.name,
+                    "days": self.venue.max_advance_days,
+                    "last": _day_words(self.last_day, self.today),
+                },
                 code="too_far",
             )
         return day
@@ -124,7 +243,7 @@ class AvailabilityForm(forms.Form):
     def clean_party_size(self):
         party_size = self.cleaned_data["party_size"]
         if party_size < 1:
-            raise forms.ValidationError("The party needs at least one guest.", code="min_value")
+            raise forms.ValidationError(_("The party needs at least one guest."), code="min_value")
         if self.largest_party is not None and party_size > self.largest_party:
             raise forms.ValidationError(
                 f"{self.venue.name} takes parties of up to {self.largest_party} online. "
@@ -132,8 +251,17 @@ class AvailabilityForm(forms.Form):
                 code="max_value",
             )
         if party_size > MAX_PARTY_SIZE:
-            raise forms.ValidationError(f"Parties of up to {MAX_PARTY_SIZE} can book online.", code="max_value")
+            raise forms.ValidationError(
+                _("Parties of up to %(most)s can book online.") % {"most": MAX_PARTY_SIZE}, code="max_value"
+            )
         return party_size
+
+    def clean_time(self):
+        """The start the guest asked for ("20:00"), or None: a hint for the page, never an error."""
+        try:
+            return time.fromisoformat(self.cleaned_data["time"] or "")
+        except ValueError:
+            return None
 
     def error_summary(self) -> list[tuple[str, str]]:
         """(label, message) for every error, for the summary above the results."""
@@ -142,6 +270,112 @@ class AvailabilityForm(forms.Form):
             label = self.fields[name].label if name in self.fields else ""
             summary.extend((label, str(message)) for message in errors)
         return summary
+
+
+KIND_CHOICES = [
+    ("", _("Any kind")),
+    (Venue.Kind.RESTAURANT, _("Restaurants")),
+    (Venue.Kind.HOTEL, _("Hotels")),
+    (Venue.Kind.MEETING_ROOMS, _("Meeting rooms")),
+]
+DEFAULT_TIME = time(19)
+
+
+class SearchForm(ErrorsBesideFields, forms.Form):
+    """The search across venues on the home page: a date, a time, a party, the nights (for hotels,
+    where the time does not matter) and optionally the kind of venue.
+
+    Always bound, like the venue page's search: missing values take the defaults — today while any of
+    the venues still has a start today (else tomorrow), 19:00, the guest's last party size (else 2),
+    one night. `venues` are the venues searched (reservations.search.venues_with_rules)."""
+
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(
+        label=_("Time"),
+        widget=forms.TimeInput(attrs={"type": "time", "step": 900}, format="%H:%M"),
+        help_text=_("At each venue, in its own time."),
+    )
+    party_size = forms.IntegerField(label=_("Guests"))
+    nights = forms.IntegerField(
+        label=_("Nights (hotels)"),
+        min_value=1,
+        max_value=MAX_NIGHTS,
+        widget=forms.Select(choices=[(n, "1 night" if n == 1 else f"{n} nights") for n in range(1, MAX_NIGHTS + 1)]),
+        error_messages={
+            "min_value": _("A stay lasts at least one night."),
+            "max_value": _("Stays can be booked online for up to %(limit_value)s nights."),
+            "invalid": _("Choose the number of nights from the list."),
+        },
+    )
+    kind = forms.ChoiceField(label=_("Kind of place"), choices=KIND_CHOICES, required=False)
+
+    def __init__(self, data=None, *, venues: list, now: datetime | None = None, default_party: int | None = None):
+        now = now or timezone.now()
+        self.venues = venues
+        zones = [rules_.venue.zone for rules_ in venues]
+        site_today = timezone.localdate(now)
+        self.today = min((now.astimezone(zone).date() for zone in zones), default=site_today)
+        self.last_day = max(
+            ((now + timedelta(days=r.venue.max_advance_days)).astimezone(r.venue.zone).date() for r in venues),
+            default=site_today + timedelta(days=90),
+        )
+        self.max_days = max((r.venue.max_advance_days for r in venues), default=90)
+        self.largest_party = min(max((r.largest_party for r in venues), default=0) or MAX_PARTY_SIZE, MAX_PARTY_SIZE)
+        party = min(default_party or 2, self.largest_party)
+        first_days = [first_bookable_day(r.setup, party_size=party, now=now) for r in venues]
+        defaults = {
+            "date": min(first_days, default=site_today + timedelta(days=1)).isoformat(),
+            "time": DEFAULT_TIME.strftime("%H:%M"),
+            "party_size": str(party),
+            "nights": "1",
+            "kind": "",
+        }
+        given = {key: value for key, value in (data or {}).items() if key in defaults and value != ""}
+        super().__init__(data={**defaults, **given}, label_suffix="", auto_id="search_%s")
+
+        date_field = self.fields["date"]
+        date_field.widget.attrs.update({"min": self.today.isoformat(), "max": self.last_day.isoformat()})
+        date_field.help_text = _("Today to %(last)s (%(days)s days ahead).") % {
+            "last": _day_words(self.last_day, self.today),
+            "days": self.max_days,
+        }
+        party_field = self.fields["party_size"]
+        if self.largest_party <= LARGEST_PARTY_SELECT:
+            party_field.widget = forms.Select(
+                choices=[(n, "1 guest" if n == 1 else f"{n} guests") for n in range(1, self.largest_party + 1)]
+            )
+        else:
+            party_field.widget = forms.NumberInput(attrs={"min": 1, "max": self.largest_party})
+        party_field.help_text = _("Parties of 1 to %(high)s online.") % {"high": self.largest_party}
+        self.fields["nights"].help_text = _("Up to %(most)s nights.") % {"most": MAX_NIGHTS}
+        self.fields["kind"].error_messages["invalid_choice"] = _("Choose a kind of place from the list.")
+        plain_errors(self)
+        for name, field in self.fields.items():
+            _aria(field, self[name].auto_id)
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if day < self.today:
+            raise forms.ValidationError(_("That date has passed; choose today or later."), code="past")
+        if day > self.last_day:
+            raise forms.ValidationError(
+                _("Bookings can be made up to %(days)s days ahead, until %(last)s.")
+                % {"days": self.max_days, "last": _day_words(self.last_day, self.today)},
+                code="too_far",
+            )
+        return day
+
+    def clean_party_size(self):
+        party_size = self.cleaned_data["party_size"]
+        if party_size < 1:
+            raise forms.ValidationError(_("The party needs at least one guest."), code="min_value")
+        if party_size > self.largest_party:
+            raise forms.ValidationError(
+                _("Parties of up to %(most)s can book online here; for more, please call the venue.")
+                % {"most": self.largest_party},
+                code="max_value",
+            )
+        return party_size
 
 
 class ChoiceForm(forms.Form):
@@ -155,15 +389,27 @@ class ChoiceForm(forms.Form):
     ends_at = forms.CharField(max_length=40, required=False)
     nights = forms.IntegerField(required=False, min_value=1, max_value=MAX_NIGHTS)
     duration = forms.IntegerField(required=False, min_value=1)
-    party_size = forms.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE)
+    party_size = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_PARTY_SIZE,
+        error_messages={
+            "required": _("Choose how many guests are coming."),
+            "invalid": _("Choose how many guests are coming."),
+            "min_value": _("The party needs at least one guest."),
+        },
+    )
     space = forms.IntegerField(required=False, min_value=1)
     category = forms.CharField(max_length=100, required=False)
 
     def __init__(self, *args, venue: Venue, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["party_size"].error_messages["max_value"] = gettext(
+            "Parties of up to %(most)s can book online."
+        ) % {"most": MAX_PARTY_SIZE}
         self.venue = venue
         # The turn times decide a table's length: read the venue's rules once (not for stays).
         self.rules = None if venue.uses_nights else rules.setup(venue)
+        plain_errors(self)  # our words for any error the fields above do not word themselves
 
     @staticmethod
     def _moment(value: str) -> datetime:
@@ -264,18 +510,58 @@ class ChoiceForm(forms.Form):
         return values
 
 
-class NotesForm(forms.Form):
+MAX_NOTES = Reservation._meta.get_field("notes").max_length
+
+
+class BookingDetailsForm(forms.Form):
+    """What a guest adds to a booking as they confirm it (and changes later): notes for the venue and
+    the name and phone the booking is under, prefilled from their profile ("booking for someone
+    else?"). The limits are the service's (reservation_confirm, reservation_modify), which checks them
+    and reads the phone: a refusal comes back as a BookingError and is shown next to its field.
+
+    The notes' limit is visible before it bites: the help text says it, static/js/character-count.js
+    counts down (and lifts `maxlength`, so a pasted text is never cut without a word; the server then
+    says it is too long)."""
+
     notes = forms.CharField(
-        label="Notes for the venue (optional)",
+        label=_("Notes for the venue (optional)"),
         required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 1000}),
-        help_text="Allergies, a high chair, step-free access… Up to 1000 characters.",
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": MAX_NOTES, "data-character-count": MAX_NOTES}),
+    )
+    contact_name = forms.CharField(
+        label=_("Name for the booking"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"max_length": _("A name can be up to 150 characters.")},
+    )
+    contact_phone = forms.CharField(
+        label=_("Phone for the booking"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        help_text=_("The venue calls it if it needs to reach you about the booking."),
+        error_messages={"max_length": _("This is not a phone number we can call.")},
     )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self.fields["notes"].help_text = gettext(
+            "Allergies, a high chair, step-free access… Up to %(most)s characters."
+        ) % {"most": f"{MAX_NOTES:,}"}
+        plain_errors(self)  # our words for any error the fields above do not word themselves
+
+    def given(self) -> dict[str, str | None]:
+        """The values for the service: None for a field the page did not send (kept as it is)."""
+        return {name: self.cleaned_data[name] if name in self.data else None for name in self.fields}
+
+    def show_refusal(self, error) -> bool:
+        """Show a BookingError next to its field, if it is one of ours."""
+        if error.field in self.fields:
+            self.add_error(error.field, error.message)
+            return True
+        return False
 
 
 def waitlist_starts(venue: Venue, day: date, *, now: datetime | None = None) -> list[list]:
@@ -341,6 +627,7 @@ class WaitlistForm(forms.Form):
             self.initial.setdefault("latest", last[-1].strftime("%H:%M"))
         if not venue.uses_nights:
             del self.fields["nights"]
+        plain_errors(self)
 
     @property
     def has_starts(self) -> bool:

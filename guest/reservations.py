@@ -17,19 +17,23 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import phones
 from core import ratelimit
-from guest.forms import ChoiceForm, NotesForm
+from core.formats import DATE_WITH_DAY, TIME, money
+from guest.forms import AvailabilityForm, BookingDetailsForm, ChoiceForm
 from guest.venue import active_spaces, active_venue, picker_context, render_picker, venue_page
 from guest.waitlist import guest_entries
 from payments.services import checkout_start, refund_preview
 from reservations.exceptions import BookingError, HoldExpired, SlotUnavailable
 from reservations.models import Reservation
-from reservations.periods import format_local
+from reservations.my_reservations import my_reservations as my_reservations_of
 from reservations.pricing import breakdown_words, night_prices, nights_of, price_for, venue_rates
-from reservations.selectors import guest_reservations, space_to_assign
+from reservations.selectors import space_to_assign
 from reservations.services import (
     cancellation_deadline,
     modification_deadline,
@@ -40,12 +44,20 @@ from reservations.services import (
     reservation_modify_preview,
 )
 from reservations.services import rules as booking_rules
-from reservations.wording import duration_words, space_noun, summary
+from reservations.services.lifecycle import hold_ran_out, reservation_add_details, reservation_hold_again
+from reservations.wording import duration_words, history_words, space_noun, summary
 from spaces import powers
 from spaces.powers import Power
 
 PAST_PER_PAGE = 20
 Status = Reservation.Status
+
+
+def _when(venue, moment: datetime, with_date: bool = True) -> str:
+    """A moment at the venue as these pages write it (the glossary's one format for pages): "Fri 14 Nov
+    19:00" in the venue's zone, or just "19:00"."""
+    local = moment.astimezone(venue.zone)
+    return date_format(local, f"{DATE_WITH_DAY} {TIME}" if with_date else TIME)
 
 
 def _status_for(error: BookingError) -> int:
@@ -107,9 +119,9 @@ def _rules(reservation: Reservation, user, now: datetime) -> dict:
     return {
         "can_modify": reservation.is_active and (staff or now <= modify_until),
         "can_cancel": reservation.is_active and (staff or held or now <= cancel_until),
-        "modify_until": format_local(venue, modify_until),
-        "cancel_until": format_local(venue, cancel_until),
-        "cancellation_rule": f"Free cancellation until {before} ({format_local(venue, cancel_until)}).",
+        "modify_until": _when(venue, modify_until),
+        "cancel_until": _when(venue, cancel_until),
+        "cancellation_rule": f"Free cancellation until {before} ({_when(venue, cancel_until)}).",
     }
 
 
@@ -153,22 +165,34 @@ def hold(request, slug):
             category=data["category"],
         )
     except BookingError as error:
+        search = form.search_query()
         return venue_page(
             request,
             venue,
-            data=form.search_query(),
+            data=search,
             status=_status_for(error),
-            problem=error.message,
+            # One message per refusal: where the search itself refuses the day (passed, too far ahead),
+            # its message next to the date says it; the engine's would say the same in other words.
+            problem="" if _search_refuses(venue, search) else error.message,
             refused_at=data["starts_at"],
             refused_space=data["space"],
         )
     return redirect("reservations:review", reference=reservation.reference)
 
 
+def _search_refuses(venue, search: dict[str, str]) -> bool:
+    """Does the venue page's search form refuse this search by itself (a day that has passed or is
+    beyond the booking window, a party no table could seat)? Its own checks only: no query."""
+    return not AvailabilityForm(venue=venue, spaces=[], data=search).is_valid()
+
+
+def _same_day(venue, starts_at: datetime, ends_at: datetime) -> bool:
+    return starts_at.astimezone(venue.zone).date() == ends_at.astimezone(venue.zone).date()
+
+
 def _end_words(venue, starts_at: datetime, ends_at: datetime) -> str:
     """The end as a guest reads it after the start: just the time when it is the same day."""
-    same_day = starts_at.astimezone(venue.zone).date() == ends_at.astimezone(venue.zone).date()
-    return format_local(venue, ends_at, with_date=not same_day)
+    return _when(venue, ends_at, with_date=not _same_day(venue, starts_at, ends_at))
 
 
 def _stay_price(venue, spaces, starts_at: datetime, ends_at: datetime, rates) -> tuple[Decimal, str]:
@@ -200,11 +224,18 @@ def _choice_context(venue, form: ChoiceForm) -> dict:
         if space is not None or category:
             refusal = booking_rules.stay_refusal(setup, category, data["starts_at"], data["ends_at"]) or ""
     else:
-        price = sum((price_for(venue, one) for one in priced), Decimal("0"))
+        minutes = int((data["ends_at"] - data["starts_at"]).total_seconds() // 60)
+        price = sum((price_for(venue, one, minutes=minutes) for one in priced), Decimal("0"))
     if space is not None and space.sold_by_seat:
         price *= data["party_size"]  # a price per seat
     price = price or None
+    hourly = [one for one in priced if one.price_per == one.PricePer.HOUR and not venue.uses_nights]
     return {
+        # A room priced by the hour says so beside the price of the chosen length.
+        "price_words": _("%(price)s an hour") % {"price": money(hourly[0].price, venue.currency)}
+        if price and len(hourly) == 1
+        else "",
+        "same_day": _same_day(venue, data["starts_at"], data["ends_at"]),
         "breakdown": breakdown if price else "",
         "problem": refusal,
         "venue": venue,
@@ -212,7 +243,7 @@ def _choice_context(venue, form: ChoiceForm) -> dict:
         "choice_fields": form.query(),
         "space": space,
         "price": price,
-        "starts": format_local(venue, data["starts_at"]),
+        "starts": _when(venue, data["starts_at"]),
         "ends": _end_words(venue, data["starts_at"], data["ends_at"]),
         "nights": data.get("nights") or 1,
         "duration": duration_words(int((data["ends_at"] - data["starts_at"]).total_seconds() // 60)),
@@ -237,24 +268,42 @@ def _breakdown(reservation: Reservation) -> str:
     return words if total == reservation.price else ""
 
 
-def _review_page(request, reservation, *, notes_form=None, problem="", expired=False, status=200):
+def _details_form(reservation: Reservation, user) -> BookingDetailsForm:
+    """The notes and the name and phone for the booking, as they are: the booking's own, else the
+    guest's profile's (a guest booking for someone else changes them)."""
+    guest = reservation.guest if reservation.guest_id != user.pk else user
+    phone = reservation.contact_phone or (guest.phone if guest is not None else "")
+    return BookingDetailsForm(
+        initial={
+            "notes": reservation.notes,
+            "contact_name": reservation.contact_name or (guest.name if guest is not None else ""),
+            "contact_phone": phones.display(phone),
+        }
+    )
+
+
+def _review_page(request, reservation, *, notes_form=None, problem="", expired=False, gone=False, status=200):
     venue = reservation.space.venue
     now = timezone.now()
     expires_at = reservation.hold_expires_at
+    ran_out = expired or hold_ran_out(reservation, now=now)
     context = {
         "breakdown": _breakdown(reservation) if reservation.price else "",
         "reservation": reservation,
         "venue": venue,
-        "notes_form": notes_form or NotesForm(initial={"notes": reservation.notes}),
+        "notes_form": notes_form or _details_form(reservation, request.user),
         "notes_allowed": True,  # a hold takes notes until it is confirmed, whatever the cut-off
         "problem": problem,
-        "expired": expired or reservation.status == Status.EXPIRED or (expires_at is not None and expires_at <= now),
+        "expired": ran_out,
+        "gone": gone,  # held again, it was refused: no second "Hold again"
         "expires_at": expires_at,
-        "held_until": format_local(venue, expires_at, with_date=False) if expires_at else "",
+        "held_until": _when(venue, expires_at, with_date=False) if expires_at else "",
         "now": now,
-        "starts": format_local(venue, reservation.starts_at),
+        "starts": _when(venue, reservation.starts_at),
         "ends": _end_words(venue, reservation.starts_at, reservation.ends_at),
         "search_url": _search_url(reservation),
+        "space_noun": space_noun(venue),
+        "same_day": _same_day(venue, reservation.starts_at, reservation.ends_at),
         **_rules(reservation, request.user, now),
     }
     return render(request, "reservations/review.html", context, status=status)
@@ -274,26 +323,26 @@ def confirm(request, reference):
     reservation = _own_reservation(request, reference)
     if reservation.status == Status.CONFIRMED:
         return redirect(reservation)  # a second click on Confirm: already done
-    notes_form = NotesForm(request.POST)
+    notes_form = BookingDetailsForm(request.POST)
     if not notes_form.is_valid():
         return _review_page(request, reservation, notes_form=notes_form, status=422)
-    notes = notes_form.cleaned_data["notes"].strip()
+    given = notes_form.given()  # the notes, name and phone: written with the confirmation, one event
     try:
-        live = reservation.hold_expires_at is None or reservation.hold_expires_at > timezone.now()
-        if notes and notes != reservation.notes and live:
-            reservation = reservation_modify(reservation=reservation, actor=request.user, notes=notes)
         if reservation.amount_due > 0:
             # The venue asks for money up front: Stripe's page, then its webhook confirms.
+            reservation = reservation_add_details(reservation=reservation, actor=request.user, **given)
             payment = checkout_start(reservation=reservation)
             return redirect(payment.checkout_url)
-        reservation = reservation_confirm(reservation=reservation, actor=request.user)
+        reservation = reservation_confirm(reservation=reservation, actor=request.user, **given)
     except HoldExpired as error:
         reservation.refresh_from_db()
         return _review_page(
             request, reservation, notes_form=notes_form, problem=error.message, expired=True, status=409
         )
     except BookingError as error:
-        return _review_page(request, reservation, notes_form=notes_form, problem=error.message, status=422)
+        # Next to its field (the phone, the notes), or above the form: one place, not both.
+        problem = "" if notes_form.show_refusal(error) else error.message
+        return _review_page(request, reservation, notes_form=notes_form, problem=problem, status=422)
     messages.success(request, f"Your booking is confirmed. Your reference is {reservation.reference}.")
     return redirect(reservation)
 
@@ -338,18 +387,55 @@ def release(request, reference):
     return redirect(_search_url(reservation))
 
 
+@login_required
+@require_POST
+def hold_again(request, reference):
+    """Hold again, on a hold that ran out: one click holds the same choice again (through
+    reservation_hold: its rules and the hold rate limit), else the review page says it has gone and
+    links to the venue's search for that day."""
+    reservation = _own_reservation(request, reference)
+    if not hold_ran_out(reservation):
+        return redirect(reservation)
+    venue = reservation.space.venue
+    try:
+        ratelimit.check(request, "hold")  # the same limit as any hold
+    except ratelimit.RateLimited as error:
+        return ratelimit.too_many_page(
+            request,
+            error,
+            message=_("You have tried to hold a booking too many times in a short time."),
+            back_url=_search_url(reservation),
+            back_label=venue.name,
+        )
+    try:
+        again = reservation_hold_again(reservation=reservation, guest=request.user)
+    except BookingError as error:
+        reservation.refresh_from_db()
+        return _review_page(request, reservation, problem=error.message, expired=True, gone=True, status=409)
+    messages.success(
+        request,
+        _("Held again for you until %(time)s.") % {"time": _when(venue, again.hold_expires_at, with_date=False)},
+    )
+    return redirect("reservations:review", reference=again.reference)
+
+
 # ---------------------------------------------------------------------------------------------
 # A guest's reservations
 
 
 @login_required
 def my_reservations(request):
+    """Upcoming, then cancelled (still ahead), then past, each under its heading; a constant number
+    of queries however many bookings (reservations/my_reservations.py)."""
     now = timezone.now()
-    past = Paginator(guest_reservations(guest=request.user, when="past", now=now), PAST_PER_PAGE)
+    mine = my_reservations_of(guest=request.user, now=now)
+    upcoming, cancelled = list(mine.upcoming), list(mine.cancelled)
     context = {
-        "upcoming": guest_reservations(guest=request.user, when="upcoming", now=now),
-        "past_page": past.get_page(request.GET.get("page")),
+        "upcoming": upcoming,
+        "cancelled": cancelled,
+        "past_page": Paginator(mine.past, PAST_PER_PAGE).get_page(request.GET.get("page")),
         "waitlist": guest_entries(request.user, now=now),
+        "now": now,
     }
     return render(request, "reservations/list.html", context)
 
@@ -357,39 +443,72 @@ def my_reservations(request):
 @login_required
 def detail(request, reference):
     reservation = _visible_reservation(request, reference)
+    venue = reservation.space.venue
     events = reservation.events.select_related("actor")
     now = timezone.now()
     context = {
         "reservation": reservation,
-        "events": events,
-        "expired_hold": reservation.status == Status.HELD
-        and reservation.hold_expires_at is not None
-        and reservation.hold_expires_at <= now,
+        "venue": venue,
+        "history": [(event, history_words(event, venue)) for event in events],
+        "expired_hold": hold_ran_out(reservation, now=now),
+        "search_url": _search_url(reservation),
+        "space_noun": space_noun(venue),
+        "contact_phone": phones.display(reservation.phone),
         **_rules(reservation, request.user, now),
     }
     return render(request, "reservations/detail.html", context)
 
 
+def _may_modify(request, reservation: Reservation):
+    """The rules, or the redirect that says why this booking cannot be changed any more."""
+    rules = _rules(reservation, request.user, timezone.now())
+    if rules["can_modify"]:
+        return rules, None
+    if reservation.is_active:
+        messages.error(request, _("Changes were possible until %(time)s.") % {"time": rules["modify_until"]})
+    else:
+        messages.error(
+            request,
+            _("This reservation is %(status)s.") % {"status": reservation.get_status_display().lower()},
+        )
+    return rules, redirect(reservation)
+
+
+def _changed_words(reservation: Reservation) -> str:
+    """The success message after a change: the booking as it is now, in the venue's words."""
+    venue = reservation.space.venue
+    if venue.uses_nights:
+        return _("Your stay is changed: %(stay)s.") % {"stay": summary(reservation)}
+    when = _when(venue, reservation.starts_at)
+    guests = ngettext("%(count)s guest", "%(count)s guests", reservation.party_size) % {"count": reservation.party_size}
+    if venue.assigns_spaces and reservation.space.category and not reservation.space.sold_by_seat:
+        return _("Your reservation is changed: %(when)s, %(guests)s, %(area)s.") % {
+            "when": when,
+            "guests": guests,
+            "area": reservation.space.category,
+        }
+    return _("Your reservation is changed: %(when)s, %(guests)s.") % {"when": when, "guests": guests}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def modify(request, reference):
-    """The slot picker for an existing booking; its buttons post here and move the booking."""
+    """The slot picker for an existing booking (with the venue's areas or room types, the current one
+    chosen); its buttons post here and move the booking. Below it, the notes and the name and phone
+    for the booking (they post to `details`)."""
     reservation = _visible_reservation(request, reference)
     venue = reservation.space.venue
-    rules = _rules(reservation, request.user, timezone.now())
-    if not rules["can_modify"]:
-        if reservation.is_active:
-            messages.error(request, f"Changes were possible until {rules['modify_until']}.")
-        else:
-            messages.error(request, f"This reservation is {reservation.get_status_display().lower()}.")
-        return redirect(reservation)
+    rules, refused = _may_modify(request, reservation)
+    if refused is not None:
+        return refused
 
     problem, status, refused_at, refused_space = "", 200, None, None
     data = {**_search_query(reservation), **request.GET.dict()}
     if request.method == "POST":
         form = ChoiceForm(request.POST, venue=venue)
         if not form.is_valid():
-            problem, status = f"{next(iter(form.errors.values()))[0]} Choose again from the list.", 400
+            problem = _("%(problem)s Choose again from the list.") % {"problem": next(iter(form.errors.values()))[0]}
+            status = 400
         else:
             choice = form.cleaned_data
             change = {
@@ -401,7 +520,7 @@ def modify(request, reference):
                 "space": choice["space"],
             }
             if venue.assigns_spaces and choice["space"] is None:
-                change["category"] = choice["category"]  # a stay may move to another room type
+                change["category"] = choice["category"]  # a stay's room type, a restaurant's area
             try:
                 if "money_confirmed" not in request.POST:
                     # Money changes with the booking: the guest sees how before the change is made.
@@ -410,18 +529,39 @@ def modify(request, reference):
                         return _confirm_money_page(request, reservation, form, quote)
                 reservation = reservation_modify(**change)
             except BookingError as error:
-                problem, status = error.message, _status_for(error)
-                refused_at, refused_space = choice["starts_at"], choice["space"]
                 data = {**data, **form.search_query()}
+                # One message per refusal (as on the venue page): the search's own next to the date, or this.
+                problem = "" if _search_refuses(venue, form.search_query()) else error.message
+                status = _status_for(error)
+                refused_at, refused_space = choice["starts_at"], choice["space"]
             else:
-                if venue.uses_nights:
-                    messages.success(request, _("Your stay is changed: %(stay)s.") % {"stay": summary(reservation)})
-                else:
-                    when = format_local(venue, reservation.starts_at)
-                    guests = "1 guest" if reservation.party_size == 1 else f"{reservation.party_size} guests"
-                    messages.success(request, f"Your reservation is changed: {when}, {guests}.")
+                messages.success(request, _changed_words(reservation))
                 return redirect(reservation)
+    return _modify_page(
+        request,
+        reservation,
+        rules=rules,
+        data=data,
+        problem=problem,
+        status=status,
+        refused_at=refused_at,
+        refused_space=refused_space,
+    )
 
+
+def _modify_page(
+    request,
+    reservation: Reservation,
+    *,
+    rules: dict,
+    data: dict,
+    problem: str = "",
+    status: int = 200,
+    refused_at=None,
+    refused_space=None,
+    details_form: BookingDetailsForm | None = None,
+):
+    venue = reservation.space.venue
     url = reverse("reservations:modify", kwargs={"reference": reservation.reference})
     context = picker_context(
         venue=venue,
@@ -429,8 +569,9 @@ def modify(request, reference):
         data=data,
         search_url=url,
         action_url=url,
-        # A stay may change its room type: every type is offered. A restaurant keeps its area.
-        fixed_category=reservation.requested_category if venue.assigns_spaces and not venue.uses_nights else None,
+        # Every room type of a stay, every area of a restaurant is offered (the search keeps the
+        # booking's own chosen); the service holds the change to the same rules as a new booking.
+        fixed_category=None,
         refused_at=refused_at,
         refused_space=refused_space,
         exclude=reservation,  # its own booking does not block the times it could move to
@@ -440,11 +581,38 @@ def modify(request, reference):
         current_category=reservation.space.category,
         stay_words=summary(reservation) if venue.uses_nights else "",
         problem=problem,
-        starts=format_local(venue, reservation.starts_at),
-        ends=format_local(venue, reservation.ends_at),
+        starts=_when(venue, reservation.starts_at),
+        ends=_when(venue, reservation.ends_at),
+        details_form=details_form or _details_form(reservation, request.user),
+        details_url=reverse("reservations:details", kwargs={"reference": reservation.reference}),
         **rules,
     )
     return render_picker(request, "reservations/modify.html", context, status=status)
+
+
+@login_required
+@require_POST
+def details(request, reference):
+    """The notes and the name and phone for a booking, changed after booking (reservation_modify: the
+    time and the tables stay as they are, so no availability can refuse it; the cut-off applies)."""
+    reservation = _visible_reservation(request, reference)
+    rules, refused = _may_modify(request, reservation)
+    if refused is not None:
+        return refused
+    form = BookingDetailsForm(request.POST)
+    if form.is_valid():
+        try:
+            reservation_modify(reservation=reservation, actor=request.user, **form.given())
+        except BookingError as error:
+            if not form.show_refusal(error):
+                messages.error(request, error.message)
+                return redirect(reservation)
+        else:
+            messages.success(request, _("Your notes and the name and phone for the booking are saved."))
+            return redirect(reservation)
+    return _modify_page(
+        request, reservation, rules=rules, data=_search_query(reservation), status=422, details_form=form
+    )
 
 
 def _money_changes(quote: dict) -> bool:
@@ -462,11 +630,11 @@ def _confirm_money_page(request, reservation, form: ChoiceForm, quote: dict):
         "venue": venue,
         "quote": quote,
         "choice_fields": form.query(),
-        "starts": format_local(venue, choice["starts_at"]),
+        "starts": _when(venue, choice["starts_at"]),
         "ends": _end_words(venue, choice["starts_at"], choice["ends_at"]),
         "party_size": choice["party_size"],
         "new_space": choice["space"],
-        "new_category": choice["category"] if venue.uses_nights and choice["space"] is None else "",
+        "new_category": choice["category"] if venue.assigns_spaces and choice["space"] is None else "",
         "action_url": reverse("reservations:modify", kwargs={"reference": reservation.reference}),
     }
     return render(request, "reservations/modify_confirm.html", context)
@@ -502,8 +670,9 @@ def cancel(request, reference):
         "asks_reason": asks_reason,
         "refund": refund_preview(reservation, by_staff=asks_reason, actor=request.user),
         "paid": reservation.payments.filter(status="paid").exists(),
-        "starts": format_local(venue, reservation.starts_at),
-        "ends": format_local(venue, reservation.ends_at),
+        "space_noun": space_noun(venue),
+        "starts": _when(venue, reservation.starts_at),
+        "ends": _when(venue, reservation.ends_at),
         **rules,
     }
     return render(request, "reservations/cancel.html", context, status=status)

@@ -19,8 +19,10 @@ reservation_urls = [
     path("<str:reference>/review/", reservations.review, name="review"),
     path("<str:reference>/confirm/", reservations.confirm, name="confirm"),
     path("<str:reference>/release/", reservations.release, name="release"),
+    path("<str:reference>/hold-again/", reservations.hold_again, name="hold_again"),
     path("<str:reference>/payment/", reservations.payment_return, name="payment"),
     path("<str:reference>/modify/", reservations.modify, name="modify"),
+    path("<str:reference>/details/", reservations.details, name="details"),
     path("<str:reference>/cancel/", reservations.cancel, name="cancel"),
 ]
 

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from core.formats import money
 from payments.models import Payment, Refund, StripeEvent
 from payments.services import refund_issue
 from reservations.admin import add_reservation_inline
@@ -129,7 +130,8 @@ class PaymentAdmin(VenueScoped, admin.ModelAdmin):
             except (BookingError, InvalidOperation) as error:
                 form.add_error("amount", str(error))
             else:
-                self.message_user(request, f"Refund of {form.cleaned_data['amount']} {payment.currency} requested.")
+                amount = money(form.cleaned_data["amount"], payment.currency)
+                self.message_user(request, f"Refund of {amount} requested.")
                 return redirect("admin:payments_payment_change", payment.pk)
         context = {
             **self.admin_site.each_context(request),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Sum
 
+from core.formats import money
 from reservations.models import Reservation
 
 
@@ -39,7 +40,7 @@ class Payment(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")]
 
     def __str__(self):
-        return f"{self.amount} {self.currency} for {self.reservation} ({self.get_status_display()})"
+        return f"{money(self.amount, self.currency)} for {self.reservation} ({self.get_status_display()})"
 
     def refunded_or_pending(self) -> Decimal:
         """What is refunded or on its way back (refunds that did not fail)."""
@@ -79,7 +80,7 @@ class Refund(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")]
 
     def __str__(self):
-        return f"Refund of {self.amount} {self.currency} ({self.get_status_display()})"
+        return f"Refund of {money(self.amount, self.currency)} ({self.get_status_display()})"
 
 
 class StripeEvent(models.Model):

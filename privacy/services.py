@@ -68,6 +68,8 @@ def _reservation_data(reservation: Reservation, user) -> dict:
         "status": reservation.status,
         "requested_category": reservation.requested_category,
         "notes": reservation.notes,
+        "contact_name": reservation.contact_name,
+        "contact_phone": reservation.contact_phone,
         "price": str(reservation.price),
         "amount_due": str(reservation.amount_due),
         "currency": reservation.currency,
@@ -259,7 +261,7 @@ def account_delete(*, user, now: datetime | None = None) -> dict:
             status=OutgoingMessage.Status.PENDING
         ).update(to_email="", last_error="")
         counts["anonymised"] = Reservation.objects.filter(pk__in=reservation_ids).update(
-            guest=None, notes="", updated_at=now
+            guest=None, notes="", contact_name="", contact_phone="", updated_at=now
         )
 
         counts["email_addresses"] = EmailAddress.objects.filter(user=user).count()

@@ -7,13 +7,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery, URLField
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Subquery, URLField, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from accounts import phones
 from accounts.services import guest_for_booking
 from accounts.two_factor import TwoFactorRequired
 from core.replica import lag_tolerant
@@ -23,6 +24,7 @@ from reservations.exports import reservations_csv_response
 from reservations.models import Block, OutgoingMessage, Reservation, ReservationEvent, WaitlistEntry
 from reservations.services import channels
 from reservations.services.waitlist import offer_words, waitlist_offer_now
+from reservations.wording import history_words
 from spaces import powers
 from spaces.admin_scope import VenueScoped, VenueScopedInline, VenueTimeZoneAdmin, local_wall_time
 from spaces.models import CalendarFeed
@@ -36,9 +38,17 @@ class ReservationEventInline(VenueScopedInline, admin.TabularInline):
     change_power = None
     extra = 0
     can_delete = False
-    fields = ["at", "kind", "actor", "details"]
+    fields = ["at", "kind", "actor", "what", "details"]
     readonly_fields = fields
     verbose_name_plural = "history"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("reservation__space__venue")
+
+    @admin.display(description="what happened")
+    def what(self, event):
+        """The guest's page's words for it (reservations.wording.history_words): "19:00 → 19:30"."""
+        return history_words(event, event.reservation.space.venue) if event.pk else ""
 
 
 class ReservationAdminForm(forms.ModelForm):
@@ -50,11 +60,32 @@ class ReservationAdminForm(forms.ModelForm):
 
     guest_email = forms.EmailField(label="guest's e-mail address", required=False)
     guest_name = forms.CharField(label="guest's name", max_length=150, required=False)
-    guest_phone = forms.CharField(label="guest's phone", max_length=32, required=False)
+    guest_phone = forms.CharField(label="guest's phone", max_length=phones.MAX_TYPED_LENGTH, required=False)
+    # As typed ("020 7946 0000"): longer than the E.164 kept; accounts.phones reads and checks it.
+    contact_phone = forms.CharField(
+        label=_("phone for the booking"),
+        max_length=phones.MAX_TYPED_LENGTH,
+        required=False,
+        help_text=_("Empty: the account's phone. With its country code, or as dialled."),
+    )
 
     class Meta:
         model = Reservation
-        fields = ["guest", "space", "starts_at", "ends_at", "party_size", "notes"]
+        fields = ["guest", "space", "starts_at", "ends_at", "party_size", "notes", "contact_name", "contact_phone"]
+        help_texts = {
+            "contact_name": _("Who the booking is for, when not the account's guest. Empty: the account's name."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.contact_phone and not self.is_bound:
+            self.initial["contact_phone"] = phones.display(self.instance.contact_phone)
+
+    def clean_guest_phone(self):
+        return phones.normalise(self.cleaned_data.get("guest_phone", ""))
+
+    def clean_contact_phone(self):
+        return phones.normalise(self.cleaned_data.get("contact_phone", ""))
 
     def clean(self):
         cleaned = super().clean()
@@ -75,6 +106,8 @@ class ReservationAdminForm(forms.ModelForm):
                     ends_at=ends_at,
                     party_size=cleaned["party_size"],
                     notes=cleaned["notes"],
+                    contact_name=cleaned.get("contact_name", ""),
+                    contact_phone=cleaned.get("contact_phone", ""),
                 )
             else:
                 guest = cleaned.get("guest")
@@ -94,6 +127,8 @@ class ReservationAdminForm(forms.ModelForm):
                     ends_at=ends_at,
                     party_size=cleaned["party_size"],
                     notes=cleaned["notes"],
+                    contact_name=" ".join(cleaned.get("contact_name", "").split()),
+                    contact_phone=cleaned.get("contact_phone", ""),
                 )
         except BookingError as error:
             field = error.field if error.field in self.fields else None
@@ -131,9 +166,9 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         "local_start",
         "party_size",
         "status",
-        "guest_name",
+        "who",
         "guest_email",
-        "guest_phone",
+        "phone",
     ]
     list_filter = [
         "status",
@@ -143,7 +178,7 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     ]
     list_select_related = ["space__venue", "guest"]
     date_hierarchy = "starts_at"
-    search_fields = ["reference", "guest__email", "guest__name"]
+    search_fields = ["reference", "guest__email", "guest__name", "contact_name", "contact_phone", "guest__phone"]
     ordering = ["-starts_at"]
     inlines = [ReservationEventInline]
     # Inlines the apps above add to every reservation's page (payments: its payments), shown before
@@ -183,17 +218,18 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     def local_start(self, obj):
         return f"{obj.local_starts_at:%a %d %b %Y %H:%M} ({obj.space.venue.time_zone})"
 
-    @admin.display(description="guest", ordering="guest__name")
-    def guest_name(self, obj):
-        return (obj.guest.name or "—") if obj.guest_id else "(removed)"
+    # The name the booking is under: its own (booked for someone else), else the account's.
+    @admin.display(description=_("name"), ordering=Coalesce(NullIf("contact_name", Value("")), "guest__name"))
+    def who(self, obj):
+        return obj.who or ("—" if obj.guest_id else _("(removed)"))
 
     @admin.display(description="e-mail", ordering="guest__email")
     def guest_email(self, obj):
         return obj.guest.email if obj.guest_id else ""
 
-    @admin.display(description="phone")
-    def guest_phone(self, obj):
-        return obj.guest.phone if obj.guest_id else ""
+    @admin.display(description=_("phone"))
+    def phone(self, obj):
+        return phones.display(obj.phone)
 
     def get_inlines(self, request, obj):
         return [*self.extra_inlines, *super().get_inlines(request, obj)]
@@ -208,7 +244,7 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         return form
 
     def get_fields(self, request, obj=None):
-        booking = ["space", "starts_at", "ends_at", "party_size", "notes"]
+        booking = ["space", "starts_at", "ends_at", "party_size", "notes", "contact_name", "contact_phone"]
         if obj is not None:  # the guest is who the booking is for: not changed here
             return ["guest_summary", *booking, *self.readonly_fields]
         guest = ["guest_email", "guest_name", "guest_phone"]
@@ -222,8 +258,8 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     def guest_summary(self, obj):
         guest = obj.guest
         if guest is None:
-            return "(removed)"
-        return " · ".join(part for part in (guest.name, guest.email, guest.phone) if part)
+            return _("(removed)")
+        return " · ".join(part for part in (guest.name, guest.email, phones.display(guest.phone)) if part)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         with transaction.atomic():

@@ -178,7 +178,7 @@ def channel_state(venue: Venue, day: date, *, now: datetime | None = None) -> Ch
         "space", "feed"
     )
     return ChannelState(
-        stale=[feed for feed in feeds.order_by("space__name", "name") if feed.is_stale(now)],
+        stale=[feed for feed in feeds.order_by("space__sort_key", "name") if feed.is_stale(now)],
         conflicts=list(open_conflicts(venue).order_by("starts_on", "pk")),
-        blocked=list(blocked.order_by("space__name", "pk")),
+        blocked=list(blocked.order_by("space__sort_key", "pk")),
     )

@@ -203,7 +203,8 @@ def seatings(
         and space.fits(party_size)
         and (not category or space.category == category)
     ]
-    singles.sort(key=lambda space: (space.capacity, space.pk in in_combination, space.name, space.pk))
+    # Of one size, in the names' natural order (Space.sort_key: Table 9 before Table 10).
+    singles.sort(key=lambda space: (space.capacity, space.pk in in_combination, space.sort_key, space.name, space.pk))
     found = [Seating((space,)) for space in singles]
     if combine:
         bookable = {space.pk for space in spaces if space.is_active and not space.sold_by_seat}

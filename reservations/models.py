@@ -187,7 +187,7 @@ class Reservation(models.Model):
         """Every space the booking takes (combined tables), its own `space` first. From the claims
         (prefetch `claims__space` for a list); a booking without claims has just its space."""
         spaces = [claim.space for claim in self.claims.all()]
-        spaces.sort(key=lambda space: (space.pk != self.space_id, space.name))
+        spaces.sort(key=lambda space: (space.pk != self.space_id, space.sort_key))
         return spaces or [self.space]
 
     @property

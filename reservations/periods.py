@@ -9,6 +9,9 @@ change has the right number of slots (23 or 25 hourly slots for a venue open aro
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.utils.dateformat import format as date_format
+
+from core.formats import DATE_WITH_DAY, TIME
 from spaces.models import OpeningHours, Venue
 
 
@@ -37,9 +40,10 @@ def local_datetime(venue: Venue, day: date, at: time) -> datetime:
 
 
 def format_local(venue: Venue, moment: datetime, with_date: bool = True) -> str:
-    """How we show a moment to a guest: 'Fri 14 Nov 19:00' in the venue's zone."""
+    """How we show a moment to a guest: 'Fri 14 Nov 19:00' in the venue's zone (core/formats.py's
+    short format with the day, in the active language)."""
     local = moment.astimezone(venue.zone)
-    return local.strftime("%a %d %b %H:%M") if with_date else local.strftime("%H:%M")
+    return date_format(local, f"{DATE_WITH_DAY} {TIME}" if with_date else TIME)
 
 
 def opening_periods(venue: Venue, day: date, hours: list[OpeningHours]) -> list[Period]:

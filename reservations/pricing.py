@@ -1,6 +1,10 @@
 """What a booking costs and what the venue asks for up front: one version, for the services, the
 availability, the pages and payments.
 
+A booking by the slot costs its space's price, or, for a space priced by the hour (Space.price_per:
+a meeting room), that price times the hours booked, to the cent; a space sold by the seat costs its
+price per guest.
+
 A night of a hotel room costs the most specific nightly rate (spaces.Rate) that applies to that
 night and the room's category, else the room's own price; a stay costs the sum of its nights. The
 rates are read once per request (`rules.setup(venue).rates`) and passed in; a caller without them
@@ -18,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.formats import money
 from reservations import hooks
 from reservations.periods import nights_between
 from spaces.models import PaymentMode, Rate, Space, Venue
@@ -25,10 +30,22 @@ from spaces.models import PaymentMode, Rate, Space, Venue
 CENT = Decimal("0.01")
 
 
-def price_for(venue: Venue, space: Space, nights: int = 1) -> Decimal:
-    """The price of booking `space` at its own price: per booking in slot mode, per night in night
-    mode (no nightly rates: see `stay_price` for those)."""
-    return space.price * nights if venue.uses_nights else space.price
+def price_for(venue: Venue, space: Space, nights: int = 1, *, minutes: int | None = None) -> Decimal:
+    """The price of booking `space` at its own price: per booking in slot mode (per hour booked for a
+    space priced by the hour, `minutes` long: the venue's default duration when not given), per night
+    in night mode (no nightly rates: see `stay_price` for those)."""
+    if venue.uses_nights:
+        return space.price * nights
+    return slot_price(space, venue.default_duration_minutes if minutes is None else minutes)
+
+
+def slot_price(space: Space, minutes: int) -> Decimal:
+    """A booking by the slot of `minutes` in `space`: its price, or (Space.price_per "hour", a meeting
+    room) its price an hour times the hours booked, to the cent, halves up. Not per seat: see
+    booking_price."""
+    if space.price_per == Space.PricePer.HOUR:
+        return (space.price * minutes / 60).quantize(CENT, rounding=ROUND_HALF_UP)
+    return space.price
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,16 +103,16 @@ def stay_price(spaces, nights: list[date], rates: list[Rate]) -> Decimal:
 
 
 def breakdown_words(prices: list[NightPrice], currency: str) -> str:
-    """'3 nights × 120.00 EUR, 2 nights × 150.00 EUR (Summer weekends)': the nights of a stay grouped
-    by price and rate, in the order they first come."""
+    """'3 nights × €120, 2 nights × €150 (Summer weekends)': the nights of a stay grouped by price and
+    rate, in the order they first come, the amounts as the guest's language writes them."""
     groups: dict[tuple, int] = {}
     for each in prices:
         key = (each.price, each.label)
         groups[key] = groups.get(key, 0) + 1
     parts = []
     for (price, label), count in groups.items():
-        words = ngettext("%(count)s night × %(price)s %(currency)s", "%(count)s nights × %(price)s %(currency)s", count)
-        part = words % {"count": count, "price": f"{price:.2f}", "currency": currency}
+        words = ngettext("%(count)s night × %(price)s", "%(count)s nights × %(price)s", count)
+        part = words % {"count": count, "price": money(price, currency)}
         parts.append(_("%(part)s (%(rate)s)") % {"part": part, "rate": label} if label else part)
     return ", ".join(parts)
 
@@ -109,15 +126,18 @@ def booking_price(
     taken, starts_at: datetime, ends_at: datetime, party_size: int = 1, *, rates: list[Rate] | None = None
 ) -> Decimal:
     """What booking a space, or a seating (combined tables: the sum of theirs), costs for the period;
-    a space sold by the seat costs its price per seat. A stay costs the sum of its nights at their
-    rates: give the venue's `rates` when they are read already (rules.setup), else they are read."""
+    a space sold by the seat costs its price per seat, one priced by the hour its price an hour times
+    the period's length (slot_price). A stay costs the sum of its nights at their rates: give the
+    venue's `rates` when they are read already (rules.setup), else they are read."""
     spaces = _spaces_of(taken)
     venue = spaces[0].venue
     if venue.uses_nights:
         rates = venue_rates(venue) if rates is None else rates
         return stay_price(spaces, nights_of(venue, starts_at, ends_at), rates)
-    total = sum((space.price for space in spaces), Decimal("0"))
-    return total * party_size if spaces[0].sold_by_seat else total
+    if spaces[0].sold_by_seat:
+        return sum((space.price for space in spaces), Decimal("0")) * party_size
+    minutes = int((ends_at - starts_at) / timedelta(minutes=1))
+    return sum((slot_price(space, minutes) for space in spaces), Decimal("0"))
 
 
 def first_night_price(

@@ -42,7 +42,7 @@ class SpaceAvailability:
     slots: list[Slot]
     price: object = None
     sold_out: list[Slot] = field(default_factory=list)  # sessions without seats for the party (waitlist)
-    breakdown: str = ""  # a stay: its nights by rate, "3 nights × 120.00 EUR, 2 nights × 150.00 EUR (Summer)"
+    breakdown: str = ""  # a stay: its nights by rate, "3 nights × €120, 2 nights × €150 (Summer)"
     unavailable_reason: str = ""  # why it is not offered although it may be free (a stay limit)
 
 
@@ -203,6 +203,9 @@ def venue_availability(
         if not any(start < slot.ends_at.timestamp() and slot.starts_at.timestamp() < end for start, end in venue_closed)
     ]
     candidates = [slot for slot, _, _ in bounds]
+    if not candidates:  # the venue is closed for every start (or the whole stay)
+        result.spaces += [SpaceAvailability(space, []) for space in singles]
+        return result
     free_at = {}  # space id -> the indexes of the starts at which it is free, buffer included
     for pk in spaces:
         blocked, buffer = busy.get(pk, []), buffers[pk]
@@ -227,8 +230,8 @@ def venue_availability(
                 prices = night_prices(seating.spaces, nights_list, setup.rates)
                 entry.price = sum((night.price for night in prices), Decimal("0"))
                 entry.breakdown = breakdown_words(prices, venue.currency)
-            else:
-                entry.price = price_for(venue, seating.space)
+            else:  # for the duration shown (a space priced by the hour), the first start's where turns set it
+                entry.price = price_for(venue, seating.space, minutes=result.duration or candidates[0].minutes)
             result.spaces.append(entry)
         for index in free:
             free_count[(seating.area, index)] += 1
@@ -621,7 +624,7 @@ def _session_seats(venue: Venue, day: date, start: datetime, end: datetime, foun
                     booked,
                 )
             )
-    return sorted(result, key=lambda seats: (seats.starts_at, seats.space.name, seats.session.pk))
+    return sorted(result, key=lambda seats: (seats.starts_at, seats.space.sort_key, seats.session.pk))
 
 
 def held_until(reservation: Reservation) -> datetime:
@@ -719,7 +722,7 @@ def day_sheet(
         service=service,
         starts_at=start.astimezone(venue.zone),
         ends_at=grid_end.astimezone(venue.zone),
-        spaces=list(venue.spaces.order_by("category", "name")),
+        spaces=list(venue.spaces.order_by("category", "sort_key", "name")),
         reservations=[
             reservation for reservation in found if reservation.starts_at < grid_end and held_until(reservation) > start
         ],

@@ -1,9 +1,17 @@
 """How a booking is put into words, one version each: for pages, e-mails, refusals and the API.
 
-Times are worded by reservations.periods.format_local (in the venue's zone).
+Times are worded by reservations.periods.format_local (in the venue's zone); a booking's history
+by history_words (the guest's page and the admin's history share it).
 """
 
-from reservations.models import Reservation
+from datetime import datetime
+
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core.formats import DATE_WITH_DAY, TIME, money
+from reservations.models import Reservation, ReservationEvent
 from spaces.models import Venue
 
 
@@ -26,8 +34,9 @@ def contact_words(venue: Venue) -> str:
 
 
 def space_noun(venue: Venue, plural: bool = False) -> str:
-    """What a guest books here, in their words: a table, a room or a space."""
-    if venue.uses_nights:
+    """What a guest books here, in their words: a table (restaurants), a room (hotels, meeting rooms)
+    or, where nothing more fitting is known, a space."""
+    if venue.uses_nights or venue.kind == Venue.Kind.MEETING_ROOMS:
         noun = "room"
     elif venue.kind == Venue.Kind.RESTAURANT:
         noun = "table"
@@ -59,3 +68,146 @@ def summary(reservation: Reservation) -> str:
         when = f"{start:%a %d %b %H:%M}–{end:%H:%M}"
     guests = reservation.party_size
     return f"{when}, {reservation.spaces_words}, {guests} guest{'s' if guests != 1 else ''}"
+
+
+# ---------------------------------------------------------------------------------------------
+# A booking's history: what each event did, in the guest's words
+
+
+def history_words(event: ReservationEvent, venue: Venue) -> str:
+    """One line of a booking's history: "Modified: 19:00 → 19:30, 2 → 3 guests", "Confirmed, with
+    notes", "Cancelled: the kitchen is closed". Times in the venue's zone. Events written before their
+    details said what changed (or with details it cannot read) are just their kind: "Modified"."""
+    label = str(event.get_kind_display())
+    details = event.details if isinstance(event.details, dict) else {}
+    Kind = ReservationEvent.Kind
+    if event.kind == Kind.MODIFIED:
+        what = changes_words(details.get("changes"), venue)
+        if details.get("to_pay_at_the_venue"):
+            due = money(details["to_pay_at_the_venue"], venue.currency)
+            what = ", ".join(filter(None, [what, _("%(amount)s to pay at the venue") % {"amount": due}]))
+        return f"{label}: {what}" if what else label
+    if event.kind == Kind.CONFIRMED:
+        with_words = _given_words(details.get("given") or [])
+        if details.get("payment_waived"):
+            with_words.append(_("to be paid at the venue"))
+        return ", ".join([label, *with_words])
+    if event.kind in (Kind.PAID, Kind.REFUND) and details.get("amount") and details.get("currency"):
+        return f"{label}: {money(details['amount'], details['currency'])}"
+    if event.kind == Kind.CANCELLED and details.get("reason"):
+        return f"{label}: {details['reason']}"
+    return label
+
+
+def _given_words(given: list) -> list[str]:
+    words = []
+    if "notes" in given:
+        words.append(_("with notes"))
+    if "contact" in given:
+        words.append(_("for someone else (a name and phone of its own)"))
+    return words
+
+
+def changes_words(changes, venue: Venue) -> str:
+    """A "modified" event's changes ({field: {"before", "after"}}) in words, in a fixed order:
+    "Fri 14 Nov → Sat 15 Nov", "19:00 → 19:30", "2 → 3 guests", "Table 4 → Table 6", "Double →
+    Family", "notes changed". "" when there is nothing it can read."""
+    if not isinstance(changes, dict):
+        return ""
+
+    def pair(key):
+        change = changes.get(key)
+        if isinstance(change, dict) and "before" in change and "after" in change:
+            return change["before"], change["after"]
+        return None
+
+    words = _when_words(pair("starts_at"), pair("ends_at"), venue)
+    if party := pair("party_size"):
+        words.append(
+            ngettext("%(before)s → %(after)s guest", "%(before)s → %(after)s guests", _as_int(party[1]))
+            % {"before": party[0], "after": party[1]}
+        )
+    for key in ("space", "category"):
+        if names := pair(key):
+            words.append(f"{names[0] or _('none')} → {names[1] or _('none')}")
+    if notes := pair("notes"):
+        if not notes[0]:
+            words.append(_("notes added"))
+        elif not notes[1]:
+            words.append(_("notes removed"))
+        else:
+            words.append(_("notes changed"))
+    name, phone = "contact_name" in changes, "contact_phone" in changes
+    if name and phone:
+        words.append(_("name and phone for the booking changed"))
+    elif name:
+        words.append(_("name for the booking changed"))
+    elif phone:
+        words.append(_("phone for the booking changed"))
+    return ", ".join(words)
+
+
+def _as_int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 2
+
+
+def _moment(value, venue: Venue) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment.astimezone(venue.zone) if moment.tzinfo is not None else None
+
+
+def _day(moment: datetime) -> str:
+    return date_format(moment, DATE_WITH_DAY)
+
+
+def _time(moment: datetime) -> str:
+    return date_format(moment, TIME)
+
+
+def _when_words(starts, ends, venue: Venue) -> list[str]:
+    """The start and end's changes: a stay's arrival date and nights (or check-out), a slot's time
+    (with the day when the day changed) and length (or end)."""
+    before_start, after_start = (_moment(value, venue) for value in starts) if starts else (None, None)
+    before_end, after_end = (_moment(value, venue) for value in ends) if ends else (None, None)
+    words = []
+    if venue.uses_nights:
+        if before_start and after_start:
+            words.append(f"{_day(before_start)} → {_day(after_start)}")
+        if before_end and after_end:
+            if before_start and after_start:
+                nights = [
+                    (end.date() - start.date()).days
+                    for start, end in ((before_start, before_end), (after_start, after_end))
+                ]
+                if nights[0] != nights[1]:
+                    words.append(
+                        ngettext("%(before)s → %(after)s night", "%(before)s → %(after)s nights", nights[1])
+                        % {"before": nights[0], "after": nights[1]}
+                    )
+            else:
+                words.append(
+                    _("check-out %(before)s → %(after)s") % {"before": _day(before_end), "after": _day(after_end)}
+                )
+        return words
+    if before_start and after_start:
+        if before_start.date() == after_start.date():
+            words.append(f"{_time(before_start)} → {_time(after_start)}")
+        else:
+            words.append(f"{_day(before_start)} {_time(before_start)} → {_day(after_start)} {_time(after_start)}")
+    if before_end and after_end:
+        if before_start and after_start:
+            lengths = [
+                (end - start).total_seconds() // 60
+                for start, end in ((before_start, before_end), (after_start, after_end))
+            ]
+            if lengths[0] != lengths[1]:
+                words.append(f"{duration_words(lengths[0])} → {duration_words(lengths[1])}")
+        else:
+            words.append(_("until %(before)s → %(after)s") % {"before": _time(before_end), "after": _time(after_end)})
+    return words

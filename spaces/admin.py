@@ -135,7 +135,17 @@ class SettingsInline(VenueScopedInline, admin.TabularInline):
 
 class SpaceInline(SettingsInline):
     model = Space
-    fields = ["name", "category", "capacity", "min_party_size", "price", "sold_by_seat", "buffer_minutes", "is_active"]
+    fields = [
+        "name",
+        "category",
+        "capacity",
+        "min_party_size",
+        "price",
+        "price_per",
+        "sold_by_seat",
+        "buffer_minutes",
+        "is_active",
+    ]
     show_change_link = True  # a space sold by the seat has its sessions on its own page
 
 
@@ -160,7 +170,7 @@ class CombinationForm(forms.ModelForm):
             seats = sum(table.capacity for table in tables)
             most = cleaned.get("max_party_size")
             if most is not None and most > seats:
-                names = " + ".join(table.name for table in sorted(tables, key=lambda table: table.name))
+                names = " + ".join(table.name for table in sorted(tables, key=lambda table: table.sort_key))
                 self.add_error(
                     "max_party_size",
                     f"{names} seat {seats} guests together; “to guests” can be at most {seats}.",
@@ -577,7 +587,17 @@ class CalendarFeedInline(VenueScopedInline, admin.TabularInline):
 @admin.register(Space)
 class SpaceAdmin(VenueScoped, CalendarTokenAdmin, admin.ModelAdmin):
     view_power = change_power = add_power = delete_power = Power.MANAGE_VENUE
-    list_display = ["name", "venue", "category", "capacity", "min_party_size", "price", "sold_by_seat", "is_active"]
+    list_display = [
+        "name",
+        "venue",
+        "category",
+        "capacity",
+        "min_party_size",
+        "price",
+        "price_per",
+        "sold_by_seat",
+        "is_active",
+    ]
     list_filter = [("venue", admin.RelatedOnlyFieldListFilter), "is_active", "sold_by_seat", "category"]
     list_select_related = ["venue"]
     search_fields = ["name", "category", "venue__name"]

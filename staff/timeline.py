@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.utils.translation import gettext as _
+
 from reservations.models import Reservation
 from reservations.selectors import SHEET_STEP, DaySheet, SessionSeats, SheetStep
 from spaces.models import Space
@@ -45,6 +47,21 @@ class SheetEntry:
         if reservation.status == Status.CONFIRMED and reservation.arrived_at:
             return "arrived"
         return reservation.status
+
+    @property
+    def who(self) -> str:
+        """The name the booking is under (its own, else the guest's account's): "(no name)" only when
+        neither has one, "(removed)" when the account is gone and the booking has no name of its own."""
+        if name := self.reservation.who:
+            return name
+        return _("(no name)") if self.reservation.guest_id else _("(removed)")
+
+    @property
+    def booked_by(self) -> str:
+        """The account's name when the booking is under another's ("booking for someone else"), else ""."""
+        reservation = self.reservation
+        account = reservation.guest.name if reservation.guest_id else ""
+        return account if reservation.contact_name and account and account != reservation.contact_name else ""
 
     @property
     def state_words(self) -> str:

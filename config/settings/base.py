@@ -27,6 +27,13 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# The site's name and how guests reach the people who run it: in the header, the footer, the page
+# titles, the error pages and every e-mail (core/context_processors.py). Empty contact: not shown.
+HOLDFAST_SITE_NAME = env("HOLDFAST_SITE_NAME", default="Holdfast")
+HOLDFAST_CONTACT_EMAIL = env("HOLDFAST_CONTACT_EMAIL", default="")
+HOLDFAST_CONTACT_PHONE = env("HOLDFAST_CONTACT_PHONE", default="")
+# The country a phone number typed without its country code is in (accounts/phones.py), ISO 3166 code.
+HOLDFAST_PHONE_REGION = env("HOLDFAST_PHONE_REGION", default="GB")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -87,6 +94,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.csp_nonce",
+                "core.context_processors.site_identity",
+                "core.context_processors.login_next",
             ],
         },
     },
@@ -186,6 +195,10 @@ LOGIN_REDIRECT_URL = "home"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# Sign-up also asks the guest's name and (optionally) phone: guest/account_forms.py SignupForm.
+ACCOUNT_SIGNUP_FORM_CLASS = "guest.account_forms.SignupForm"
+# allauth's e-mails say the site's name (HOLDFAST_SITE_NAME), not the host the request came to.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_CHANGE_EMAIL = True
@@ -203,7 +216,7 @@ ACCOUNT_RATE_LIMITS = {
     "change_email": "3/m/user",
     "manage_email": "10/m/user",
 }
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Holdfast] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{HOLDFAST_SITE_NAME}] "
 # allauth's headless API for apps: sign-up, log-in, log-out under /_allauth/app/v1/, answering with
 # a session token that our API accepts in the X-Session-Token header. The site's own pages remain.
 HEADLESS_ONLY = False

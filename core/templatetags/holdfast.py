@@ -31,6 +31,6 @@ def venue_time(moment, zone_name, fmt=formats.DATE_WITH_DAY + " " + formats.TIME
         return ""
     zone = zoneinfo.ZoneInfo(zone_name)
     local = moment.astimezone(zone)
-    return format_html(
-        '<time datetime="{}" data-venue-zone="{}">{}</time>', local.isoformat(), zone_name, date_format(local, fmt)
-    )
+    # To the second: a browser's Date() reads ISO 8601 with milliseconds at most, not Python's microseconds.
+    stamp = local.isoformat(timespec="seconds")
+    return format_html('<time datetime="{}" data-venue-zone="{}">{}</time>', stamp, zone_name, date_format(local, fmt))

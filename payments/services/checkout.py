@@ -16,7 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from core.formats import money
 from payments import gateway
 from payments.models import Payment
 from reservations.exceptions import BookingError, HoldExpired, PolicyViolation
@@ -81,7 +83,7 @@ def checkout_start(*, reservation: Reservation, now=None) -> Payment:
     if current.amount_due <= 0:
         raise PolicyViolation("There is nothing to pay for this booking.")
     if current.status != Reservation.Status.HELD or current.hold_expires_at <= now:
-        raise HoldExpired("Your hold ran out. Please search again.")
+        raise HoldExpired(gettext("Your hold ran out; hold it again if it is still free."))
     # One read for both the sessions to reuse and the attempt's number: read apart, a click that came
     # second could miss the first click's session in one and count it in the other (a second session).
     payments = list(Payment.objects.filter(reservation=current).order_by("-pk"))
@@ -169,10 +171,9 @@ def payment_words(venue: Venue) -> str:
         return ""
     if not online_payments_enabled():
         return "You pay at the venue."
-    money = venue.currency
     match venue.payment_mode:
         case PaymentMode.DEPOSIT_PER_GUEST:
-            ask = f"a deposit of {venue.deposit_per_guest:.2f} {money} per guest"
+            ask = f"a deposit of {money(venue.deposit_per_guest, venue.currency)} per guest"
         case PaymentMode.DEPOSIT_PERCENT:
             ask = f"a deposit of {venue.deposit_percent} % of the price"
         case PaymentMode.FIRST_NIGHT:

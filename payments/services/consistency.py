@@ -7,6 +7,7 @@ from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.formats import money
 from payments.models import Payment, Refund
 from reservations.models import Reservation
 
@@ -22,7 +23,7 @@ def inconsistencies(*, now: datetime | None = None) -> list[str]:
     for payment in paid.select_related("reservation"):
         if payment.refundable() > 0:
             problems.append(
-                f"Paid but not confirmed: {payment.reservation.reference} ({payment.amount} {payment.currency}, "
+                f"Paid but not confirmed: {payment.reservation.reference} ({money(payment.amount, payment.currency)}, "
                 f"booking {payment.reservation.get_status_display().lower()}, not refunded)"
             )
     unpaid = Reservation.objects.filter(status__in=settled, amount_due__gt=0).exclude(
@@ -30,7 +31,7 @@ def inconsistencies(*, now: datetime | None = None) -> list[str]:
     )
     for reservation in unpaid:
         problems.append(
-            f"Confirmed but unpaid: {reservation.reference} ({reservation.amount_due} {reservation.currency} due)"
+            f"Confirmed but unpaid: {reservation.reference} ({money(reservation.amount_due, reservation.currency)} due)"
         )
     # A change re-prices the booking and refunds what a lower price leaves over: keeping more than is due
     # means a refund went missing. (Keeping less is a staff refund beyond the policy, not a fault.)
@@ -57,18 +58,18 @@ def inconsistencies(*, now: datetime | None = None) -> list[str]:
     )
     for reservation in overpaid:
         problems.append(
-            f"Paid more than is due: {reservation.reference} ({reservation.kept} {reservation.currency} kept, "
-            f"{reservation.amount_due} due after its last change)"
+            f"Paid more than is due: {reservation.reference} ({money(reservation.kept, reservation.currency)} kept, "
+            f"{money(reservation.amount_due, reservation.currency)} due after its last change)"
         )
     stuck = Refund.objects.filter(
         status__in=[Refund.Status.REQUESTED, Refund.Status.PENDING], created_at__lt=now - timedelta(days=1)
     )
     for refund in stuck.select_related("payment__reservation"):
         problems.append(
-            f"Refund stuck: {refund.amount} {refund.currency} for {refund.payment.reservation.reference} "
+            f"Refund stuck: {money(refund.amount, refund.currency)} for {refund.payment.reservation.reference} "
             f"({refund.get_status_display().lower()} since {refund.created_at:%Y-%m-%d %H:%M} UTC)"
         )
     for refund in Refund.objects.filter(status=Refund.Status.FAILED).select_related("payment__reservation"):
         reference = refund.payment.reservation.reference
-        problems.append(f"Refund failed: {refund.amount} {refund.currency} for {reference}: {refund.last_error}")
+        problems.append(f"Refund failed: {money(refund.amount, refund.currency)} for {reference}: {refund.last_error}")
     return problems

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.formats import money
 from payments import gateway
 from payments.models import Payment, Refund
 from reservations.exceptions import NotAllowed, PolicyViolation
@@ -152,7 +153,8 @@ def refund_issue(*, payment: Payment, amount: Decimal, actor, reason: str = "") 
             raise PolicyViolation("Only a paid payment can be refunded.")
         refundable = payment.refundable()
         if not 0 < amount <= refundable:
-            raise PolicyViolation(f"Refund between 0.01 and {refundable} {payment.currency}.", field="amount")
+            least, most = money(CENT, payment.currency), money(refundable, payment.currency)
+            raise PolicyViolation(f"Refund between {least} and {most}.", field="amount")
         return request_refund(payment, amount, reason=reason or "by staff", actor=actor)
 
 

@@ -9,10 +9,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import phones
 from core.retry import retry_on_conflict
 from reservations import capacity, hooks, notifications
 from reservations.capacity import Seating
@@ -211,16 +213,33 @@ def reservation_book(**kwargs) -> Reservation:
 
 
 @retry_on_conflict
-def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime | None = None) -> Reservation:
-    """Turn a hold into a confirmed booking. Confirming a confirmed booking changes nothing."""
+def reservation_confirm(
+    *,
+    reservation: Reservation,
+    actor=None,
+    now: datetime | None = None,
+    notes: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+) -> Reservation:
+    """Turn a hold into a confirmed booking. Confirming a confirmed booking changes nothing.
+
+    `notes`, `contact_name`, `contact_phone` (None: as they are): what the guest gives as they confirm
+    (the review page), written with the confirmation; its one "confirmed" event says what was given.
+    Given to a hold that has run out, they are kept on it (held again, it has them)."""
     now = now or timezone.now()
+    given = _given(notes=notes, contact_name=contact_name, contact_phone=contact_phone)
     with transaction.atomic():
+        if given:
+            given = _booking_details(reservation, actor, given)  # the guest's row first: the lock order
         locked = _lock(reservation)
         staff = rules.check_actor(locked, actor, Power.BOOK_FOR_GUESTS) if actor is not None else False
         if locked.status == Status.CONFIRMED:
             return locked
         if locked.status != Status.HELD:
             raise PolicyViolation(f"This reservation is {locked.get_status_display().lower()} and cannot be confirmed.")
+        if given:
+            _write_details(locked, given, now=now)
         waived = {}
         if locked.amount_due and not hooks.is_paid.any(locked):
             if not staff:
@@ -234,9 +253,142 @@ def reservation_confirm(*, reservation: Reservation, actor=None, now: datetime |
         else:
             transitions.confirm(locked, actor=actor, now=now, details=waived)
             return _reload(locked)
-    raise HoldExpired(
-        f"Your hold ran out at {format_local(expired.space.venue, expired.hold_expires_at, with_date=False)}. "
-        "Please search again."
+    raise HoldExpired(hold_ran_out_words(expired))
+
+
+def hold_ran_out_words(reservation: Reservation) -> str:
+    """The words of a hold that ran out: "Your hold ran out at 19:10." (the page offers to hold it again)."""
+    venue = reservation.space.venue
+    return _("Your hold ran out at %(time)s.") % {
+        "time": format_local(venue, reservation.hold_expires_at, with_date=False)
+    }
+
+
+@retry_on_conflict
+def reservation_add_details(
+    *,
+    reservation: Reservation,
+    actor,
+    notes: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    now: datetime | None = None,
+) -> Reservation:
+    """Write the notes and the name and phone for the booking on a hold before its payment page opens
+    (the confirmation, when the payment arrives, says what was given). No history event: a hold is
+    still being filled in. The same checks as reservation_confirm's."""
+    now = now or timezone.now()
+    given = _given(notes=notes, contact_name=contact_name, contact_phone=contact_phone)
+    with transaction.atomic():
+        if given:
+            given = _booking_details(reservation, actor, given)
+        locked = _lock(reservation)
+        rules.check_actor(locked, actor, Power.BOOK_FOR_GUESTS)
+        if locked.status != Status.HELD:
+            raise PolicyViolation(f"This reservation is {locked.get_status_display().lower()} and cannot be changed.")
+        if given:
+            _write_details(locked, given, now=now)
+        return _reload(locked)
+
+
+def _given(**values) -> dict:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+MAX_NOTES = Reservation._meta.get_field("notes").max_length
+MAX_CONTACT_NAME = Reservation._meta.get_field("contact_name").max_length
+
+
+def _booking_details(reservation: Reservation, actor, given: dict) -> dict:
+    """The notes, name and phone given for a booking, checked: notes of at most MAX_NOTES characters
+    (never cut), a phone read with accounts.phones (E.164). A guest booking for themselves whose
+    profile has no name or phone yet gets the ones given (asked once; a friend's phone, given with the
+    friend's name, stays on the booking); a name or phone the same as the profile's is stored as ""
+    (Reservation.who and .phone fall back to the profile's)."""
+    checked = dict(given)
+    if "notes" in checked:
+        checked["notes"] = checked["notes"].strip()
+        if len(checked["notes"]) > MAX_NOTES:
+            raise PolicyViolation(
+                _("Notes can be up to %(most)s characters; these are %(count)s. Please shorten them.")
+                % {"most": f"{MAX_NOTES:,}", "count": f"{len(checked['notes']):,}"},
+                field="notes",
+            )
+    if "contact_name" in checked:
+        checked["contact_name"] = " ".join(checked["contact_name"].split())
+        if len(checked["contact_name"]) > MAX_CONTACT_NAME:
+            raise PolicyViolation(
+                _("A name can be up to %(most)s characters.") % {"most": MAX_CONTACT_NAME}, field="contact_name"
+            )
+    if "contact_phone" in checked:
+        try:
+            checked["contact_phone"] = phones.normalise(checked["contact_phone"])
+        except ValidationError as error:
+            raise PolicyViolation(" ".join(error.messages), field="contact_phone") from None
+    if reservation.guest_id is None:
+        return checked
+    User = get_user_model()
+    guest = User.objects.select_for_update().get(pk=reservation.guest_id)
+    name = checked.get("contact_name")
+    for_themselves = not name or not guest.name or name == guest.name  # not booking for someone else
+    if actor is not None and actor.pk == guest.pk and for_themselves:
+        missing = {
+            field: checked[f"contact_{field}"]
+            for field in ("name", "phone")
+            if checked.get(f"contact_{field}") and not getattr(guest, field)
+        }
+        if missing:
+            User.objects.filter(pk=guest.pk).update(**missing)
+            for field, value in missing.items():
+                setattr(guest, field, value)
+                if actor is not guest:
+                    setattr(actor, field, value)  # the request's user shows the profile as it is now
+    for field in ("name", "phone"):
+        if checked.get(f"contact_{field}") and checked[f"contact_{field}"] == getattr(guest, field):
+            checked[f"contact_{field}"] = ""
+    return checked
+
+
+def _write_details(locked: Reservation, given: dict, *, now: datetime) -> None:
+    """Write the checked `given` values on the locked row and the instance."""
+    Reservation.objects.filter(pk=locked.pk).update(**given, updated_at=now)
+    for name, value in given.items():
+        setattr(locked, name, value)
+
+
+def hold_ran_out(reservation: Reservation, *, now: datetime | None = None) -> bool:
+    """Has this hold run out (expired, or past its end and not yet swept)?"""
+    now = now or timezone.now()
+    if reservation.status == Status.EXPIRED:
+        return True
+    expires_at = reservation.hold_expires_at
+    return reservation.status == Status.HELD and expires_at is not None and expires_at <= now
+
+
+def reservation_hold_again(*, reservation: Reservation, guest, now: datetime | None = None) -> Reservation:
+    """Hold again what a hold that ran out held: the same time, party, notes and name and phone, the
+    same space where the guest chose it (or a session's seats), else the same category from the
+    venue. Through reservation_hold: its rules, its limits, its refusals ("no longer free")."""
+    now = now or timezone.now()
+    current = Reservation.objects.select_related("space__venue").get(pk=reservation.pk)
+    if current.guest_id != guest.pk:
+        raise NotAllowed("No such reservation.")
+    if not hold_ran_out(current, now=now):
+        raise PolicyViolation(_("Only a hold that ran out can be held again."))
+    venue = current.space.venue
+    chosen = not venue.assigns_spaces or current.space.sold_by_seat
+    return reservation_hold(
+        guest=guest,
+        starts_at=current.starts_at,
+        ends_at=current.ends_at,
+        party_size=current.party_size,
+        space=current.space if chosen else None,
+        venue=None if chosen else venue,
+        category="" if chosen else current.requested_category,
+        notes=current.notes,
+        contact_name=current.contact_name,
+        contact_phone=current.contact_phone,
+        now=now,
     )
 
 
@@ -254,7 +406,7 @@ def reservation_extend_hold(*, reservation: Reservation, until: datetime, now: d
     with transaction.atomic():
         current = _lock(reservation)
         if current.status != Status.HELD or current.hold_expires_at <= now:
-            raise HoldExpired("Your hold ran out. Please search again.")
+            raise HoldExpired(_("Your hold ran out."))
         until = min(until, hold_ceiling(current))
         if current.hold_expires_at < until:
             Reservation.objects.filter(pk=current.pk).update(hold_expires_at=until, updated_at=now)
@@ -367,19 +519,26 @@ def reservation_modify(
     space: Space | None = None,
     category: str | None = None,
     notes: str | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
     now: datetime | None = None,
 ) -> Reservation:
-    """Change the time, length, party size, space, category or notes, under the same rules as a new
-    booking (a stay: its stay limits, closures and the claims' exclusion constraint); the price is
-    that of the booking as changed.
+    """Change the time, length, party size, space, category, notes or the name and phone for the
+    booking, under the same rules as a new booking (a stay: its stay limits, closures and the claims'
+    exclusion constraint); the price is that of the booking as changed.
 
     Where the venue assigns, the current space is kept if it still fits (and is of the `category`
     asked for), otherwise the best free one of that category is taken; `category` (a room type, an
-    area; "" for any) changes what the booking asks for (`requested_category`), None keeps it.
-    Staff may move a booking to any free space.
+    area; "" for any) changes what the booking asks for (`requested_category`), None keeps it: a
+    stay's room type, a restaurant's area (terrace, dining room), with the same closures and pacing.
+    Staff may move a booking to any free space. A change of the notes or the contact alone keeps the
+    time, the spaces and the price: no availability can refuse it (the cut-off still applies).
     """
     now = now or timezone.now()
+    given = _given(notes=notes, contact_name=contact_name, contact_phone=contact_phone)
     with transaction.atomic():
+        if given:
+            given = _booking_details(reservation, actor, given)  # the guest's row first: the lock order
         current = _lock(reservation)
         staff = rules.check_actor(current, actor, Power.CHANGE_BOOKINGS)
         venue = current.space.venue
@@ -393,6 +552,7 @@ def reservation_modify(
             )
         if category is not None:
             category = _check_category(venue, current, category)
+        notes = given.pop("notes", None)
         if current.space.sold_by_seat:
             return _modify_seats(
                 current,
@@ -402,6 +562,7 @@ def reservation_modify(
                 party_size=party_size,
                 space=space,
                 notes=notes,
+                contact=given,
                 now=now,
             )
         new_start = starts_at.astimezone(UTC) if starts_at else current.starts_at
@@ -421,11 +582,18 @@ def reservation_modify(
         time_changed = (new_start, new_end) != (current.starts_at, current.ends_at)
         if space is not None and space.pk != current.space_id and space.venue_id != venue.pk:
             raise PolicyViolation("A reservation can only move to a space of the same venue.", field="space")
+        new_category = current.requested_category if category is None else category
+        same_place = space is None or space.pk == current.space_id
+        same_booking = (new_party, new_category) == (current.party_size, current.requested_category)
+        if same_place and same_booking and not time_changed:  # only the notes or the contact: nothing moves
+            was = _as_it_is(current)
+            _write_details(current, {"notes": new_notes, **given}, now=now)
+            by_staff = staff and actor.pk != current.guest_id
+            return _changed(current, was, staff=staff, by_staff=by_staff, actor=actor, now=now)
         if time_changed:
             rules.check_period(venue, new_start, new_end, now=now, party_size=new_party, rules=setup)
 
         kept = _seating_of(current)
-        new_category = current.requested_category if category is None else category
         if space is not None:
             candidates = rules.candidates(venue, space=space, category="", party_size=new_party, rules=setup)
         elif venue.assigns_spaces:
@@ -467,6 +635,7 @@ def reservation_modify(
                         party_size=new_party,
                         requested_category=new_category,
                         notes=new_notes,
+                        **given,
                         price=booking_price(candidate, new_start, new_end, rates=setup.rates),
                         updated_at=now,
                     )
@@ -500,7 +669,11 @@ def _changed(
     if moved or current.party_size < was.party_size:
         waitlist.offer_after(was, now=now)  # what it let go goes to the waitlist
     if after != before:
-        changed = {key: {"before": before[key], "after": after[key]} for key in after if after[key] != before[key]}
+        changed = {
+            key: {"changed": True} if key in UNRECORDED_VALUES else {"before": before[key], "after": after[key]}
+            for key in after
+            if after[key] != before.get(key)
+        }
         event = transitions.record(current, Event.MODIFIED, actor, changes=changed, **money)
         if current.status == Status.CONFIRMED:
             notifications.enqueue(
@@ -550,7 +723,9 @@ def _check_category(venue: Venue, current: Reservation, category: str) -> str:
     return category
 
 
-def _modify_seats(current: Reservation, *, actor, staff, starts_at, party_size, space, notes, now) -> Reservation:
+def _modify_seats(
+    current: Reservation, *, actor, staff, starts_at, party_size, space, notes, contact, now
+) -> Reservation:
     """A seat booking changes its party or moves to another session of its space, under the seats'
     lock (allocation.take_seats), never beyond the session's seats."""
     seated = current.space
@@ -568,6 +743,7 @@ def _modify_seats(current: Reservation, *, actor, staff, starts_at, party_size, 
             ends_at=new_end,
             party_size=new_party,
             notes=notes if notes is not None else current.notes,
+            **contact,
             price=booking_price(seated, new_start, new_end, new_party),
             updated_at=now,
         )
@@ -599,13 +775,21 @@ def reservation_modify_preview(**kwargs) -> dict:
 
 
 def _snapshot(reservation: Reservation) -> dict:
+    """What a change's history compares (reservations.wording.history_words says it)."""
     return {
         "space": reservation.spaces_words,
+        "category": reservation.space.category,  # a room type, an area
         "starts_at": reservation.starts_at.isoformat(),
         "ends_at": reservation.ends_at.isoformat(),
         "party_size": reservation.party_size,
         "notes": reservation.notes,
+        "contact_name": reservation.contact_name,
+        "contact_phone": reservation.contact_phone,
     }
+
+
+# Said to have changed, without their values: a name and phone stay on the booking, not in its history.
+UNRECORDED_VALUES = ("contact_name", "contact_phone")
 
 
 @retry_on_conflict

@@ -3,6 +3,9 @@
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
+from core.formats import money
 from reservations import hooks
 from reservations.exceptions import PolicyViolation
 from reservations.models import Reservation
@@ -40,8 +43,11 @@ def reprice(current: Reservation, *, moved_from: datetime, staff: bool, by_staff
     if due > balance:
         if not staff:
             raise PolicyViolation(
-                f"This change would raise what is paid up front from {balance:.2f} to {due:.2f} {current.currency}. "
-                f"A paid booking cannot cost more online: cancel it and book again, or ask {venue.name}."
+                _(
+                    "This change would raise what is paid up front from %(paid)s to %(due)s. A paid booking "
+                    "cannot cost more online: cancel it and book again, or ask %(venue)s."
+                )
+                % {"paid": money(balance, current.currency), "due": money(due, current.currency), "venue": venue.name}
             )
         extra = {"to_pay_at_the_venue": str(due - balance)}
         due = balance

@@ -32,7 +32,7 @@ def setup(venue: Venue) -> Setup:
     pacing and combinations with their tables; for a venue booked by the night also its nightly
     rates and stay limits (two more: a restaurant reads none of them)."""
     combinations = Combination.objects.filter(venue=venue, is_active=True).prefetch_related(
-        Prefetch("spaces", queryset=Space.objects.order_by("name", "pk"), to_attr="members")
+        Prefetch("spaces", queryset=Space.objects.order_by("sort_key", "pk"), to_attr="members")
     )
     nights = venue.uses_nights
     return Setup(

@@ -71,14 +71,29 @@ def transition(
     return reservation
 
 
+def given(reservation: Reservation) -> list[str]:
+    """What the booking was confirmed with, for its "confirmed" event: "notes", "contact" (a name or
+    phone of its own: booked for someone else). Names only: the values stay on the booking."""
+    return [
+        name
+        for name, value in (
+            ("notes", reservation.notes),
+            ("contact", reservation.contact_name or reservation.contact_phone),
+        )
+        if value
+    ]
+
+
 def confirm(reservation: Reservation, *, actor, now: datetime, details: dict) -> Reservation:
-    """A hold (or a lapsed hold that was paid for) becomes a booking; the guest gets the confirmation."""
+    """A hold (or a lapsed hold that was paid for) becomes a booking; the guest gets the confirmation.
+    Its one event says what it was confirmed with (`given`): a confirm with notes is no "modified"."""
+    with_details = given(reservation)
     return transition(
         reservation,
         Status.CONFIRMED,
         actor=actor,
         now=now,
-        details=details,
+        details={**details, "given": with_details} if with_details else details,
         fields={"hold_expires_at": None},
         message=(OutgoingMessage.Kind.CONFIRMED, f"confirmed:{reservation.pk}", {}),
     )

@@ -23,8 +23,10 @@ def link_in(message, path_prefix):
     return match.group(1)
 
 
-def sign_up(client, email="ada@example.com", password=PASSWORD):
-    return client.post(reverse("account_signup"), {"email": email, "password1": password, "password2": password})
+def sign_up(client, email="ada@example.com", password=PASSWORD, name="Ada Lovelace"):
+    return client.post(
+        reverse("account_signup"), {"name": name, "email": email, "password1": password, "password2": password}
+    )
 
 
 def test_sign_up_sends_a_verification_link_and_does_not_log_in(client):

@@ -132,7 +132,7 @@ def login():
         page.goto(f"/accounts/login/{'?next=' + next_url if next_url else ''}")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         page.get_by_role("button", name="Log out").wait_for()
 
     return login

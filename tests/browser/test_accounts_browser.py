@@ -15,10 +15,11 @@ from .conftest import DESKTOP, MOBILE, PASSWORD, SHEET_DAY
 def test_a_new_guest_signs_up_verifies_the_address_and_is_logged_in(page):
     page.goto("/")
     page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Your name").fill("New Guest")  # asked once, at sign-up
     page.get_by_label("Email").fill("new.guest@example.com")
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("verify", re.IGNORECASE))
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)

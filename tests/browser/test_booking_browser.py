@@ -68,10 +68,11 @@ def section_after(page, heading: str, element: str = "*"):
 
 def sign_up_and_verify(page, email: str) -> None:
     page.goto("/accounts/signup/")
+    page.get_by_label("Your name").fill("New Guest")  # asked once, at sign-up
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("verify", re.IGNORECASE))
     # The live server runs in this process, so its locmem e-mail lands in this outbox.
     link = re.search(r"https?://\S+(/accounts/confirm-email/\S+)", mail.outbox[-1].body)
@@ -212,7 +213,7 @@ def test_a_guest_books_two_nights_in_a_double_room_logging_in_on_the_way(page, h
     page.wait_for_url(re.compile(r"/accounts/login/\?next="))
     page.get_by_label("Email").fill(guest_user.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/venues/harbour-house/hold/\?"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Your choice")
     expect(detail(page, "Room type")).to_have_text("Double")

@@ -39,7 +39,7 @@ def test_the_venue_page_lists_the_sessions_with_their_seats_left(client, pasta_c
     html = text(client.get(venue.get_absolute_url(), {"date": day.isoformat(), "party_size": 2, "duration": 60}))
 
     assert "<h4>Pasta class</h4>" in html
-    assert "Sold by the seat · Class · 35 EUR a seat (70 EUR for 2)" in html
+    assert "Sold by the seat · Class · €35 a seat (€70 for 2)" in html
     assert (
         '<button type="submit" class="slot">10:00<span class="visually-hidden"> in Pasta class</span></button>' in html
     )

@@ -169,8 +169,8 @@ def test_the_nights_of_a_stay_in_words(hotel):
 
     prices = pricing.night_prices([double], nights, [weekends])
 
-    assert pricing.breakdown_words(prices, "GBP") == "3 nights × 90.00 GBP, 2 nights × 150.00 GBP (Weekends)"
-    assert pricing.breakdown_words(prices[:1], "GBP") == "1 night × 90.00 GBP"
+    assert pricing.breakdown_words(prices, "GBP") == "3 nights × £90, 2 nights × £150 (Weekends)"
+    assert pricing.breakdown_words(prices[:1], "GBP") == "1 night × £90"
 
 
 def test_the_stored_price_follows_a_change_of_dates(hotel, guest):

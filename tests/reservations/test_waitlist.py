@@ -187,5 +187,5 @@ def test_joining_is_e_mailed_with_the_place_in_line(restaurant, mailoutbox):
     sent = mailoutbox[-1]
     assert sent.to == [second.guest.email]
     assert sent.subject.endswith(f"You are on Trattoria Test's waitlist for {evening(restaurant):%a %-d %b}")
-    assert "starting 19:00–20:30 (Europe/Berlin). You are number 2 in line." in sent.body
+    assert "starting 19:00–20:30 Berlin time. You are number 2 in line." in sent.body
     assert "/reservations/" in sent.body

@@ -151,6 +151,7 @@ def test_staff_adds_a_venue_with_spaces_and_opening_hours(staff_client):
             "spaces-0-capacity": "4",
             "spaces-0-min_party_size": "1",
             "spaces-0-price": "0",
+            "spaces-0-price_per": "booking",
             "spaces-0-is_active": "on",
             "opening_hours-TOTAL_FORMS": "1",
             "opening_hours-0-weekday": "1",
@@ -204,7 +205,14 @@ def test_admin_shows_closing_before_opening_as_a_form_error(staff_client):
 
 def test_admin_shows_capacity_below_minimum_party_as_a_form_error(staff_client):
     venue = VenueFactory()
-    data = {"venue": venue.pk, "name": "Table 9", "capacity": "2", "min_party_size": "4", "price": "0"}
+    data = {
+        "venue": venue.pk,
+        "name": "Table 9",
+        "capacity": "2",
+        "min_party_size": "4",
+        "price": "0",
+        "price_per": "booking",
+    }
     response = staff_client.post(reverse("admin:spaces_space_add"), data)
     assert form_errors(response) == {"capacity": ["Capacity (2) is below the minimum party size (4)."]}
     assert not Space.objects.exists()
@@ -218,6 +226,7 @@ def test_admin_shows_capacity_below_minimum_party_in_the_venue_inline(staff_clie
             "spaces-0-capacity": "2",
             "spaces-0-min_party_size": "4",
             "spaces-0-price": "0",
+            "spaces-0-price_per": "booking",
         }
     )
     response = staff_client.post(reverse("admin:spaces_venue_add"), data)

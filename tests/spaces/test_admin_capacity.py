@@ -391,7 +391,8 @@ def test_a_manager_sets_a_spaces_own_buffer_in_the_space_admin(manager, venue):
     table = venue.spaces.get(name="Table 1")
     url = reverse("admin:spaces_space_change", args=[table.pk])
     form = {"venue": str(venue.pk), "name": "Table 1", "category": "Dining room", "capacity": "2"}
-    form |= {"min_party_size": "1", "price": "0", "is_active": "on", "buffer_minutes": "20", "description": ""}
+    form |= {"min_party_size": "1", "price": "0", "price_per": "booking", "is_active": "on", "buffer_minutes": "20"}
+    form |= {"description": ""}
     form |= {"sessions-TOTAL_FORMS": "0", "sessions-INITIAL_FORMS": "0"}  # the page's (empty) sessions
     form |= {"calendar_feeds-TOTAL_FORMS": "0", "calendar_feeds-INITIAL_FORMS": "0"}  # and channel feeds
 

@@ -757,8 +757,10 @@ def test_the_sheet_prints_and_keeps_to_the_content_security_policy(staff_client,
     # The bars are cells spanning their steps: no style attribute, no <style>, no inline script.
     inline = assert_runs_only_what_the_policy_allows(response)
     assert inline.styles == []
+    # Scripts are files: every page's local-time.js (templates/base.html), then the sheet's own.
     assert [attributes.get("src") for attributes, _ in inline.scripts if "nonce" not in attributes] == [
-        "/static/js/day-sheet.js"
+        "/static/js/local-time.js",
+        "/static/js/day-sheet.js",
     ]
     page = response.content.decode()
     assert page.count('<td colspan="6" class="tl-booking">') == 2  # 19:00-20:30 on Table 4 and on Table 5

@@ -38,6 +38,8 @@ TUESDAY_TO_SUNDAY = range(1, 7)
 MONDAY_TO_FRIDAY = range(0, 5)
 SATURDAY = 5
 
+HOURLY = {"price_per": Space.PricePer.HOUR}  # a meeting room's price is an hour's
+
 # The restaurant's description before it had capacity rules: replaced when they are added to it.
 OLD_RESTAURANT_DESCRIPTION = "Handmade pasta and wood-fired pizza; a terrace in summer. Closed on Mondays."
 
@@ -162,7 +164,7 @@ VENUES = [
         "venue": {
             "slug": "foundry-rooms",
             "name": "Foundry Rooms",
-            "kind": Venue.Kind.OTHER,
+            "kind": Venue.Kind.MEETING_ROOMS,  # a venue seeded before there was this kind keeps its own
             "time_zone": "America/New_York",
             "address": "210 Water Street, Brooklyn, NY 11201",
             "description": "Meeting rooms for four to twenty people, with screens and coffee.",
@@ -174,10 +176,11 @@ VENUES = [
             "currency": "USD",
         },
         "spaces": [
-            {"name": "Studio", "category": "Meeting room", "capacity": 4, "price": Decimal("40.00")},
-            {"name": "Workshop", "category": "Meeting room", "capacity": 8, "price": Decimal("60.00")},
-            {"name": "Boardroom", "category": "Meeting room", "capacity": 12, "price": Decimal("90.00")},
-            {"name": "Loft", "category": "Event space", "capacity": 20, "price": Decimal("150.00")},
+            # Priced by the hour: a 30-minute stand-up in the Studio costs 10.00, an afternoon in the Loft 240.00.
+            {"name": "Studio", "category": "Meeting room", "capacity": 4, "price": Decimal("20.00"), **HOURLY},
+            {"name": "Workshop", "category": "Meeting room", "capacity": 8, "price": Decimal("30.00"), **HOURLY},
+            {"name": "Boardroom", "category": "Meeting room", "capacity": 12, "price": Decimal("45.00"), **HOURLY},
+            {"name": "Loft", "category": "Event space", "capacity": 20, "price": Decimal("60.00"), **HOURLY},
             # Sold by the seat (35.00 a guest) in its sessions, whatever the opening hours.
             {
                 "name": "Pasta class",
