@@ -58,14 +58,17 @@ def what_words(reservation: Reservation) -> str:
 
 
 def summary(reservation: Reservation) -> str:
-    """The booking in one line for an e-mail: 'Tue 01 Dec 19:30–21:00, Table 3, 4 guests'."""
+    """The booking in one line for an e-mail: 'Tue 1 Dec 19:30–21:00, Table 3, 4 guests'."""
     venue = reservation.space.venue
     start, end = reservation.starts_at.astimezone(venue.zone), reservation.ends_at.astimezone(venue.zone)
     if venue.uses_nights:
         nights = reservation.nights
-        when = f"{start:%a %d %b} – {end:%a %d %b} ({nights} night{'s' if nights != 1 else ''})"
+        when = (
+            f"{date_format(start, DATE_WITH_DAY)} – {date_format(end, DATE_WITH_DAY)} "
+            f"({nights} night{'s' if nights != 1 else ''})"
+        )
     else:
-        when = f"{start:%a %d %b %H:%M}–{end:%H:%M}"
+        when = f"{date_format(start, DATE_WITH_DAY)} {date_format(start, TIME)}–{date_format(end, TIME)}"
     guests = reservation.party_size
     return f"{when}, {reservation.spaces_words}, {guests} guest{'s' if guests != 1 else ''}"
 

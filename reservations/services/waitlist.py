@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
+from core.formats import DATE_WITH_DAY
 from core.replica import pin_to_primary
 from reservations import notifications
 from reservations.exceptions import BookingError, NotAllowed, PolicyViolation
@@ -81,7 +83,8 @@ def waitlist_join(
             return entry
     except IntegrityError:
         raise PolicyViolation(
-            f"You are on {venue.name}'s waitlist for {day:%a %d %b} already; leave it to ask for another time.",
+            f"You are on {venue.name}'s waitlist for {date_format(day, DATE_WITH_DAY)} already; leave it to ask "
+            "for another time.",
             field="day",
         ) from None
 

@@ -346,7 +346,7 @@ def test_taken_slot_says_it_is_no_longer_free_and_offers_the_nearest_times(clien
 
     html = text(response)
     assert response.status_code == 409
-    assert f"Booth is no longer free at {at(meeting_rooms, day, '10:00'):%a %d %b} 10:00." in html
+    assert f"Booth is no longer free at {at(meeting_rooms, day, '10:00'):%a %-d %b} 10:00." in html
     alternatives = html[html.index("Nearest free times") : html.index("</section>")]
     assert [clock for clock in ("08:30", "09:00", "11:00") if f"{clock}<span" in alternatives] == [
         "08:30",
@@ -367,7 +367,7 @@ def test_restaurant_with_no_table_left_shows_the_engine_message_as_written(clien
     day = tuesday(restaurant)
     assert response.status_code == 409
     html = text(response)
-    assert f"No table or space for 8 is free at {at(restaurant, day, '19:30'):%a %d %b} 19:30 any more." in html
+    assert f"No table or space for 8 is free at {at(restaurant, day, '19:30'):%a %-d %b} 19:30 any more." in html
     assert 'class="slot">18:00' in html[html.index("Nearest free times") :]
 
 

@@ -151,7 +151,7 @@ def test_a_wish_the_engine_refuses_is_shown_in_its_words(client, restaurant, gue
     response = client.post(join_url(restaurant), wish(restaurant))
 
     assert response.status_code == 422
-    assert f"You are on Trattoria Test's waitlist for {tuesday(restaurant):%a %d %b} already" in text(response)
+    assert f"You are on Trattoria Test's waitlist for {tuesday(restaurant):%a %-d %b} already" in text(response)
     assert WaitlistEntry.objects.count() == 1
 
 

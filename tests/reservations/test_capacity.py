@@ -167,7 +167,7 @@ def test_pacing_caps_the_covers_starting_in_an_interval(trattoria):
     with pytest.raises(SlotUnavailable) as refused:
         book(trattoria, "19:00", 4)
     assert refused.value.message == (
-        f"Dinner at Trattoria Capacity is full at {at(trattoria, friday(trattoria), '19:00'):%a %d %b %H:%M}: "
+        f"Dinner at Trattoria Capacity is full at {at(trattoria, friday(trattoria), '19:00'):%a %-d %b %H:%M}: "
         "at most 12 guests start between 19:00 and 19:15. Please choose another time."
     )
     assert book(trattoria, "19:00", 2).party_size == 2  # exactly 12

@@ -341,7 +341,8 @@ def test_guest_cannot_modify_after_the_cut_off_but_staff_can_move_the_table(rest
     reservation = book_table(restaurant, guest)
     late = reservation.starts_at - timedelta(hours=2)
 
-    with pytest.raises(PolicyViolation, match=r"Changes closed 24 hours before the start \(\w{3} \d\d \w{3} 19:30\)"):
+    closed = r"Changes closed 24 hours before the start \(\w{3} \d{1,2} \w{3} 19:30\)"
+    with pytest.raises(PolicyViolation, match=closed):
         reservation_modify(reservation=reservation, actor=guest, party_size=2, now=late)
     moved = reservation_modify(
         reservation=reservation, actor=staff, space=restaurant.spaces.get(name="Table 6"), now=max(late, now)
@@ -381,7 +382,7 @@ def test_guest_cancels_before_the_cut_off_and_the_table_is_free_again(restaurant
 def test_guest_cannot_cancel_after_the_cut_off_and_is_told_until_when(restaurant, guest):
     reservation = book_table(restaurant, guest)
     late = reservation.starts_at - timedelta(hours=3)
-    deadline = (reservation.starts_at - timedelta(hours=24)).astimezone(restaurant.zone).strftime("%a %d %b %H:%M")
+    deadline = (reservation.starts_at - timedelta(hours=24)).astimezone(restaurant.zone).strftime("%a %-d %b %H:%M")
     with pytest.raises(PolicyViolation) as refused:
         reservation_cancel(reservation=reservation, actor=guest, now=late)
     assert str(refused.value) == f"Cancellation closed 24 hours before the start ({deadline})."
