@@ -27,7 +27,7 @@ RUN SECRET_KEY=collectstatic-only-not-a-secret \
     DATABASE_URL=postgres://collectstatic@localhost/none \
     ALLOWED_HOSTS=localhost \
     CELERY_BROKER_URL=amqp://collectstatic@localhost// \
-    python manage.py collectstatic --noinput
+    sh -c "python manage.py collectstatic --noinput && python manage.py compile_catalogues"
 
 USER holdfast
 EXPOSE 8000

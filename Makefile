@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint audit lock clean-db bench
+.PHONY: run test lint audit lock clean-db bench messages
 
 $(VENV)/.installed: requirements/test.txt requirements/production.txt requirements/base.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Holdfast needs Python 3.11 or newer")'
@@ -21,6 +21,8 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed lint
 	$(PY) -m config.dev exec -- $(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
+	$(PY) manage.py check_catalogues --settings=config.settings.test
+	$(PY) manage.py compile_catalogues --settings=config.settings.test
 	$(PY) -m config.dev exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
 # ruff, then the layers of docs/architecture.md (import-linter's contracts in pyproject.toml).
@@ -39,6 +41,13 @@ audit: $(VENV)/.installed
 # holdfast_bench: a table of figures, JSON in bench/results/. `make bench ARGS=--quick` takes ~2 minutes.
 bench: $(VENV)/.installed
 	$(PY) -m bench $(ARGS)
+
+# Bring the translation catalogues (locale/) in line with the strings marked in the code, then give the
+# new entries their German, French and Spanish (check_catalogues, in `make test`, fails until then).
+# Needs GNU gettext (xgettext, msgmerge).
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages --locale=de --locale=fr --locale=es --no-obsolete \
+		--ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' --ignore='staticfiles/*' --settings=config.settings.test
 
 # Re-pin requirements/*.txt after editing requirements/*.in.
 lock: $(VENV)/.installed

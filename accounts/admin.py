@@ -7,6 +7,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -20,7 +22,7 @@ class _UniqueEmailMixin:
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise forms.ValidationError("Another account already uses this e-mail address.")
+            raise forms.ValidationError(gettext("Another account already uses this e-mail address."))
         return email
 
 
@@ -41,6 +43,18 @@ for model in (EmailAddress, EmailConfirmation):
         admin.site.unregister(model)
 
 
+def _address_words(address: EmailAddress) -> str:
+    """'guest@example.com (primary, verified)', as the account's page in the admin lists it."""
+    words = {"email": address.email}
+    if address.primary and address.verified:
+        return gettext("%(email)s (primary, verified)") % words
+    if address.primary:
+        return gettext("%(email)s (primary, not verified)") % words
+    if address.verified:
+        return gettext("%(email)s (verified)") % words
+    return gettext("%(email)s (not verified)") % words
+
+
 def _superuser(request) -> bool:
     user = request.user
     return user.is_active and user.is_superuser
@@ -56,9 +70,9 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Personal info", {"fields": ["name", "phone"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Important dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Personal info"), {"fields": ["name", "phone"]}),
+        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
         (
@@ -75,19 +89,12 @@ class UserAdmin(DjangoUserAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        return [*fieldsets, ("E-mail addresses (allauth)", {"fields": ["email_addresses"]})]
+        return [*fieldsets, (_("E-mail addresses (allauth)"), {"fields": ["email_addresses"]})]
 
-    @admin.display(description="addresses")
+    @admin.display(description=_("addresses"))
     def email_addresses(self, user):
         addresses = EmailAddress.objects.filter(user=user).order_by("-primary", "email")
-        return (
-            ", ".join(
-                f"{address.email} ({'primary, ' if address.primary else ''}"
-                f"{'verified' if address.verified else 'not verified'})"
-                for address in addresses
-            )
-            or "—"
-        )
+        return ", ".join(_address_words(address) for address in addresses) or "—"
 
     def has_module_permission(self, request):
         return _superuser(request)

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager):
@@ -30,9 +32,16 @@ class User(AbstractUser):
     username = None
     first_name = None
     last_name = None
-    email = models.EmailField("e-mail address", unique=True)
-    name = models.CharField(max_length=150, blank=True)
-    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(_("e-mail address"), unique=True)
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("Pages and e-mails are in this language; empty: the browser's."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -41,6 +50,8 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["email"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
     def __str__(self):
         return self.name or self.email

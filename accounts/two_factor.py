@@ -3,9 +3,10 @@ API, services), works only for a user with an authenticator app (allauth.mfa). O
 allauth asks for its code at every log-in, so such a session has passed two-factor authentication."""
 
 from allauth.mfa.models import Authenticator
+from django.utils.translation import gettext_lazy as _
 
 SETUP_URL_NAME = "mfa_activate_totp"
-MESSAGE = "Staff powers need two-factor authentication: set up an authenticator app first."
+MESSAGE = _("Staff powers need two-factor authentication: set up an authenticator app first.")
 
 
 class TwoFactorRequired(Exception):

@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -48,19 +50,22 @@ LONGEST = timedelta(days=MAX_NIGHTS + 1)
 
 def _moment_in_range(value: datetime) -> datetime:
     if not EARLIEST <= value <= LATEST:
-        raise ValueError("Give a time between the years 1900 and 9000")
+        raise ValueError(_("Give a time between the years 1900 and 9000"))
     return value
 
 
 def _day_in_range(value: date) -> date:
     if not EARLIEST.date() <= value <= LATEST.date():
-        raise ValueError("Give a date between the years 1900 and 9000")
+        raise ValueError(_("Give a date between the years 1900 and 9000"))
     return value
 
 
 def _not_too_long(starts_at: datetime | None, ends_at: datetime | None) -> None:
     if starts_at is not None and ends_at is not None and ends_at - starts_at > LONGEST:
-        raise ValueError(f"A booking lasts at most {MAX_NIGHTS} nights")
+        raise ValueError(
+            ngettext("A booking lasts at most %(count)s night", "A booking lasts at most %(count)s nights", MAX_NIGHTS)
+            % {"count": MAX_NIGHTS}
+        )
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(_moment_in_range)]
@@ -334,7 +339,7 @@ class ReservationIn(Schema):
     @model_validator(mode="after")
     def one_place(self):
         if (self.space is None) == (self.venue is None):
-            raise ValueError("Give either `space` (a space id) or `venue` (a venue slug).")
+            raise ValueError(_("Give either `space` (a space id) or `venue` (a venue slug)."))
         return self
 
 
@@ -376,7 +381,7 @@ def _contact_phone(text: str) -> str:
 def _space(space_id: int) -> Space:
     space = Space.objects.select_related("venue").filter(pk=space_id, is_active=True, venue__is_active=True).first()
     if space is None:
-        raise HttpError(422, "space: no bookable space has that id.")
+        raise HttpError(422, _("%(field)s: no bookable space has that id.") % {"field": "space"})
     return space
 
 
@@ -459,7 +464,7 @@ def start_checkout(request, reference: Reference):
     user = _user(request)
     reservation = Reservation.objects.select_related("space__venue").filter(reference=reference).first()
     if reservation is None or reservation.guest_id != user.pk:
-        raise HttpError(404, "Reservation not found.")
+        raise HttpError(404, _("Reservation not found."))
     return _with_checkout(reservation)
 
 
@@ -475,7 +480,7 @@ def confirm_reservation(request, reference: Reference):
     user = _user(request)
     reservation = Reservation.objects.select_related("space__venue").filter(reference=reference).first()
     if reservation is None:
-        raise HttpError(404, "Reservation not found.")
+        raise HttpError(404, _("Reservation not found."))
     return reservation_confirm(reservation=reservation, actor=user)
 
 
@@ -531,7 +536,7 @@ def user_reservations(request, user_id: int, query: Query[ListQuery]):
         raise TwoFactorRequired
     venue_ids = powers.venue_ids(me, Power.VIEW_BOOKINGS)
     if venue_ids is not None and not venue_ids:
-        raise HttpError(403, "You can only list your own reservations.")
+        raise HttpError(403, _("You can only list your own reservations."))
     owner = get_object_or_404(get_user_model(), pk=user_id)
     return _list_for(request, owner, query, venue_ids=venue_ids)
 
@@ -541,7 +546,7 @@ def _visible(request, reference: str) -> Reservation:
     reservation = Reservation.objects.select_related("space__venue", "guest").filter(reference=reference).first()
     own = reservation is not None and reservation.guest_id == user.pk
     if not own and (reservation is None or not powers.may(user, Power.VIEW_BOOKINGS, reservation.space.venue)):
-        raise HttpError(404, "Reservation not found.")  # never reveal that someone else's exists
+        raise HttpError(404, _("Reservation not found."))  # never reveal that someone else's exists
     return reservation
 
 

@@ -4,6 +4,7 @@ string and time types that refuse what PostgreSQL or a venue's clock cannot hold
 from datetime import time
 from typing import Annotated
 
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import AfterValidator, WithJsonSchema
 
@@ -47,7 +48,7 @@ def error_responses(*codes: int) -> dict:
 def _without_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL: refused as invalid input here, not a 500 from the database.
     if "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
+        raise ValueError(_("NUL characters are not allowed"))
     return value
 
 

@@ -10,6 +10,7 @@ from allauth.headless.contrib.ninja.security import XSessionTokenAuth as Allauth
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import SessionAuth as NinjaSessionAuth
@@ -66,7 +67,7 @@ def _field_name(location) -> str:
 @api.exception_handler(ValidationError)
 def invalid_input(request, error: ValidationError):
     errors = [
-        {"field": _field_name(item.get("loc", ())), "message": item.get("msg", "Invalid value.")}
+        {"field": _field_name(item.get("loc", ())), "message": item.get("msg", _("Invalid value."))}
         for item in error.errors
     ]
     detail = "; ".join(f"{item['field']}: {item['message']}" for item in errors)
@@ -86,7 +87,7 @@ def payment_unavailable(request, error: PaymentUnavailable):
 @api.exception_handler(BookingError)
 def booking_refused(request, error: BookingError):
     if isinstance(error, NotAllowed):
-        return api.create_response(request, {"detail": "Reservation not found."}, status=404)
+        return api.create_response(request, {"detail": _("Reservation not found.")}, status=404)
     status = 409 if isinstance(error, SlotUnavailable | HoldExpired) else 422
     body = {"detail": error.message}
     if error.field:
@@ -101,13 +102,13 @@ def two_factor_required(request, error: TwoFactorRequired):
 
 @api.exception_handler(Http404)
 def not_found(request, error):
-    return api.create_response(request, {"detail": str(error) or "Not found."}, status=404)
+    return api.create_response(request, {"detail": str(error) or _("Not found.")}, status=404)
 
 
 @api.exception_handler(AuthenticationError)
 def not_logged_in(request, error):
     return api.create_response(
-        request, {"detail": "Log in first (a session, or an X-Session-Token header)."}, status=401
+        request, {"detail": _("Log in first (a session, or an X-Session-Token header).")}, status=401
     )
 
 
@@ -127,9 +128,11 @@ def database_unavailable(request, error):
 api.add_exception_handler(pydantic.ValidationError, answer_unreadable)  # the database gone mid-answer
 
 
-def _too_many(request, retry_after: int | None, what: str = "requests"):
-    wait = f" Try again in {wait_words(retry_after)}." if retry_after else ""
-    response = api.create_response(request, {"detail": f"Too many {what}.{wait}"}, status=429)
+def _too_many(request, retry_after: int | None, too_many: str | None = None):
+    detail = too_many or _("Too many requests.")
+    if retry_after:
+        detail = f"{detail} {_('Try again in %(wait)s.') % {'wait': wait_words(retry_after)}}"
+    response = api.create_response(request, {"detail": detail}, status=429)
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
@@ -143,16 +146,16 @@ def throttled(request, error: Throttled):
 
 @api.exception_handler(RateLimited)
 def rate_limited(request, error: RateLimited):
-    return _too_many(request, error.retry_after, what="booking attempts")
+    return _too_many(request, error.retry_after, too_many=_("Too many booking attempts."))
 
 
 # Django refuses an oversized body (DATA_UPLOAD_MAX_MEMORY_SIZE) when it is read; on its own that is an
 # HTML 400. Here it is JSON, 413 for the size and 400 for too many fields.
 @api.exception_handler(RequestDataTooBig)
 def body_too_large(request, error):
-    return api.create_response(request, {"detail": "The request body is too large."}, status=413)
+    return api.create_response(request, {"detail": _("The request body is too large.")}, status=413)
 
 
 @api.exception_handler(TooManyFieldsSent)
 def too_many_fields(request, error):
-    return api.create_response(request, {"detail": "The request has too many fields."}, status=400)
+    return api.create_response(request, {"detail": _("The request has too many fields.")}, status=400)

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.translation import get_language
 from ninja import Field, Router, Schema
 
 from api.schemas import LocalTime, Text, error_responses
@@ -30,7 +31,10 @@ class VenueOut(Schema):
     address: str
     phone: str = Field(description="The venue's phone number for guests; empty when not published.")
     email: str = Field(description="The venue's e-mail address for guests; empty when not published.")
-    description: str
+    description: str = Field(
+        description="In the language asked for (Accept-Language) where the venue gives one, else its own."
+    )
+    language: str = Field(description="The venue's own language.")
     booking_mode: str
     assignment: str
     slot_interval_minutes: int
@@ -46,6 +50,10 @@ class VenueOut(Schema):
     payment_mode: str
     refund_policy: list[dict]
     spaces: list[SpaceOut]
+
+    @staticmethod
+    def resolve_description(venue: Venue) -> str:
+        return venue.description_in(get_language() or "")
 
     @staticmethod
     def resolve_durations(venue: Venue) -> list[int]:

@@ -4,6 +4,7 @@ line and any offer, leave. Thin: the rules are in reservations.services.waitlist
 from datetime import date as Date
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -81,7 +82,7 @@ def join(request, payload: WaitlistIn):
     if payload.space is not None:
         space = Space.objects.filter(pk=payload.space, venue=venue, is_active=True).first()
         if space is None:
-            raise HttpError(422, "space: no bookable space of this venue has that id.")
+            raise HttpError(422, _("%(field)s: no bookable space of this venue has that id.") % {"field": "space"})
     entry = waitlist_join(
         guest=request.auth,
         venue=venue,
@@ -106,9 +107,9 @@ def leave(request, entry_id: int):
     """Leave the line; an offer you hold is released to the next guest. Leaving twice changes nothing."""
     entry = WaitlistEntry.objects.select_related("venue").filter(pk=entry_id).first()
     if entry is None:
-        raise HttpError(404, "Waitlist entry not found.")
+        raise HttpError(404, _("Waitlist entry not found."))
     try:
         waitlist_leave(entry=entry, actor=request.auth)
     except NotAllowed:
-        raise HttpError(404, "Waitlist entry not found.") from None
+        raise HttpError(404, _("Waitlist entry not found.")) from None
     return _entries(request.auth).get(pk=entry.pk) if entry.guest_id == request.auth.pk else entry

@@ -105,6 +105,7 @@ def run(host="127.0.0.1", port=8000, reload=True):
     with database() as url:
         env = run_environment(os.environ, database_url=url, host=host, port=port)
         manage("migrate", "--noinput", env=env)
+        manage("compile_catalogues", env=env)  # the translations (locale/*.po) into the .mo Django reads
         manage("createcachetable", env=env)
         manage("seed_demo", "--if-empty", env=env)
         manage("setup_periodic_tasks", env=env)

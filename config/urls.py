@@ -16,6 +16,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", guest_venue.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("demo/channel.ics", core_views.demo_channel, name="demo_channel"),
     path("admin/", admin.site.urls),

@@ -21,6 +21,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 REDIRECTS = {301, 302, 303, 307, 308}
 READ_SIZE = 64 * 1024  # at most this many bytes per read; each read waits at most one timeout
@@ -61,31 +63,40 @@ def _check(url: str, allow_private: bool) -> None:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError as error:
-        raise FetchError(f"The address {url} is not valid.") from error
+        raise FetchError(_("The address %(url)s is not valid.") % {"url": url}) from error
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise FetchError("Only http and https addresses can be fetched.")
+        raise FetchError(_("Only http and https addresses can be fetched."))
     if parts.username is not None or parts.password is not None:
-        raise FetchError("Addresses with a user name or password in them are not supported.")
+        raise FetchError(_("Addresses with a user name or password in them are not supported."))
     host = parts.hostname
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
     except (OSError, UnicodeError) as error:
-        raise FetchError(f"The host {host} could not be found.") from error
+        raise FetchError(_("The host %(host)s could not be found.") % {"host": host}) from error
     if allow_private:
         return
     for address in sorted(addresses):
         if not _public(ipaddress.ip_address(address.split("%")[0])):  # drop an IPv6 zone (fe80::1%eth0)
-            raise FetchError(f"The host {host} resolves to a private address ({address}), which is not fetched.")
+            raise FetchError(
+                _("The host %(host)s resolves to a private address (%(address)s), which is not fetched.")
+                % {"host": host, "address": address}
+            )
 
 
 def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.3g} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
+    if n >= 1024 * 1024:
+        return _("%(size)s MB") % {"size": f"{n / 1024 / 1024:.3g}"}
+    return ngettext("%(count)s byte", "%(count)s bytes", n) % {"count": f"{n:,}"}
+
+
+def _took_too_long(timeout: float) -> str:
+    return _("The download took longer than %(seconds)s seconds and was stopped.") % {"seconds": f"{timeout:g}"}
 
 
 def _read(response: requests.Response, max_bytes: int, deadline: float, timeout: float) -> bytes:
     """The decoded body, read with read1 rather than iter_content: iter_content(n) waits until n bytes
     have arrived, so a server trickling a byte at a time would never meet the deadline check."""
-    too_large = FetchError(f"The file is larger than the limit of {_size(max_bytes)}.")
+    too_large = FetchError(_("The file is larger than the limit of %(size)s.") % {"size": _size(max_bytes)})
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > max_bytes:
         raise too_large
@@ -95,7 +106,7 @@ def _read(response: requests.Response, max_bytes: int, deadline: float, timeout:
         if len(body) > max_bytes:
             raise too_large
         if time.monotonic() > deadline:
-            raise FetchError(f"The download took longer than {timeout:g} seconds and was stopped.")
+            raise FetchError(_took_too_long(timeout))
     return bytes(body)
 
 
@@ -122,7 +133,7 @@ def fetch(
         _check(url, allow_private)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchError(f"The download took longer than {timeout:g} seconds and was stopped.")
+            raise FetchError(_took_too_long(timeout))
         try:
             with requests.get(
                 url, headers=headers, timeout=(remaining, remaining), allow_redirects=False, stream=True
@@ -130,13 +141,18 @@ def fetch(
                 if response.status_code in REDIRECTS:
                     location = response.headers.get("Location", "")
                     if not location:
-                        raise FetchError(f"The server answered {response.status_code} without saying where to.")
+                        raise FetchError(
+                            _("The server answered %(status)s without saying where to.")
+                            % {"status": response.status_code}
+                        )
                     if hop == max_redirects:
-                        raise FetchError(f"The server redirected more than {max_redirects} times.")
+                        raise FetchError(
+                            _("The server redirected more than %(count)s times.") % {"count": max_redirects}
+                        )
                     url = urljoin(url, location)
                     continue
                 if response.status_code not in (200, 304):
-                    raise FetchError(f"The server answered {response.status_code}.")
+                    raise FetchError(_("The server answered %(status)s.") % {"status": response.status_code})
                 body = b"" if response.status_code == 304 else _read(response, max_bytes, deadline, timeout)
                 return Fetched(
                     url=url,
@@ -147,11 +163,13 @@ def fetch(
                 )
         # What requests and urllib3 (which read1 reaches) raise; the most specific first.
         except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as error:
-            raise FetchError("The secure (https) connection to the server failed.") from error
+            raise FetchError(_("The secure (https) connection to the server failed.")) from error
         except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as error:
-            raise FetchError(f"The server did not answer within {timeout:g} seconds.") from error
+            raise FetchError(
+                _("The server did not answer within %(seconds)s seconds.") % {"seconds": f"{timeout:g}"}
+            ) from error
         except requests.exceptions.ConnectionError as error:
-            raise FetchError("Could not connect to the server.") from error
+            raise FetchError(_("Could not connect to the server.")) from error
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-            raise FetchError("The download failed: the answer broke off or could not be read.") from error
+            raise FetchError(_("The download failed: the answer broke off or could not be read.")) from error
     raise AssertionError("unreachable")

@@ -16,6 +16,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext, gettext_lazy
 from psycopg_pool import PoolTimeout
 
 from core.db import last_connect_error
@@ -23,9 +24,9 @@ from core.db import last_connect_error
 logger = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-DETAIL = "The service is temporarily unavailable; please try again."
+DETAIL = gettext_lazy("The service is temporarily unavailable; please try again.")
 RETRY_AFTER_SECONDS = 30
-BUSY_DETAIL = "The service is busy; please try again in a moment."
+BUSY_DETAIL = gettext_lazy("The service is busy; please try again in a moment.")
 BUSY_RETRY_AFTER_SECONDS = 2
 BUSY_SQLSTATES = {
     "55P03": "lock wait timeout",  # lock_not_available
@@ -34,11 +35,15 @@ BUSY_SQLSTATES = {
     "40001": "serialization failure",
 }
 JSON_PATH_PREFIXES = ("/api/", "/_allauth/")
-# When even the template cannot be rendered (a missing static files manifest, say), still say why.
-PLAIN_PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable · Holdfast</title>'
-    f"</head><body><h1>Temporarily unavailable</h1><p>{DETAIL}</p></body></html>"
-)
+
+
+def plain_page() -> str:
+    """When even the template cannot be rendered (a missing static files manifest, say), still say why."""
+    title = gettext("Temporarily unavailable")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · Holdfast</title>'
+        f"</head><body><h1>{title}</h1><p>{DETAIL}</p></body></html>"
+    )
 
 
 def wants_json(request) -> bool:
@@ -68,12 +73,12 @@ def unavailable_response(request, error: Exception | None = None) -> HttpRespons
     elif error is not None:
         logger.warning("Database unavailable for %s %s: %s", request.method, request.path, type(error).__name__)
     if wants_json(request):
-        response = JsonResponse({"detail": BUSY_DETAIL if busy else DETAIL}, status=503)
+        response = JsonResponse({"detail": str(BUSY_DETAIL if busy else DETAIL)}, status=503)
     else:
         try:
             page = render_to_string("503.html", {"busy": busy is not None})
         except Exception:  # any rendering failure: the plain page says the same
-            page = PLAIN_PAGE
+            page = plain_page()
         response = HttpResponse(page, status=503)
     response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS if busy else RETRY_AFTER_SECONDS)
     add_never_cache_headers(response)

@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection
 from django.shortcuts import render
 from django.utils.crypto import salted_hmac
+from django.utils.translation import ngettext
 
 from core.models import RateCounter
 
@@ -76,12 +77,14 @@ class RateLimited(Exception):
 
 
 def wait_words(seconds: int) -> str:
+    """How long to wait, in the active language: '30 seconds', '1 minute', '3 hours'."""
     if seconds < 60:
-        return "1 second" if seconds == 1 else f"{seconds} seconds"
+        return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
     minutes = math.ceil(seconds / 60)
     if minutes < 120:
-        return "1 minute" if minutes == 1 else f"{minutes} minutes"
-    return f"{math.ceil(minutes / 60)} hours"
+        return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
+    hours = math.ceil(minutes / 60)
+    return ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours}
 
 
 def client_ip(request) -> str:

@@ -6,7 +6,9 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonRespons
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
 
@@ -53,3 +55,16 @@ def demo_channel(request):
         event.add("summary", "Reserved")
         calendar.add_component(event)
     return HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
+
+
+@require_POST
+def set_language(request):
+    """The footer's language choice: Django's set_language (the cookie, a safe `next`), and for a
+    guest who is logged in also their saved preference, which e-mails and every later visit follow."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "")
+    user = request.user
+    if user.is_authenticated and hasattr(user, "language") and language in dict(settings.LANGUAGES):
+        user.language = language
+        user.save(update_fields=["language"])
+    return response

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core import ratelimit
@@ -55,18 +56,24 @@ def delete_account(request):
             return ratelimit.too_many_page(
                 request,
                 error,
-                message="You have entered a password too many times in a short time.",
+                message=_("You have entered a password too many times in a short time."),
                 back_url=reverse("accounts:data"),
-                back_label="your data",
+                back_label=_("your data"),
             )
         if form.is_valid():
             counts = account_delete(user=user)
             logout(request)
-            done = "Your account is deleted."
-            if counts["cancelled"] == 1:
-                done += " One upcoming booking was cancelled."
-            elif counts["cancelled"]:
-                done += f" {counts['cancelled']} upcoming bookings were cancelled."
+            cancelled = counts["cancelled"]
+            if cancelled == 1:
+                done = _("Your account is deleted. One upcoming booking was cancelled.")
+            elif cancelled:
+                done = ngettext(
+                    "Your account is deleted. %(count)s upcoming booking was cancelled.",
+                    "Your account is deleted. %(count)s upcoming bookings were cancelled.",
+                    cancelled,
+                ) % {"count": cancelled}
+            else:
+                done = _("Your account is deleted.")
             messages.success(request, done)
             return redirect("home")
     context = {"form": form, **account_deletion_preview(user=user)}

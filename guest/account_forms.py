@@ -93,7 +93,7 @@ class AccountDeleteForm(forms.Form):
     """Deleting an account cannot be undone: the password confirms it is the guest, not a borrowed session."""
 
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         max_length=4096,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -107,5 +107,5 @@ class AccountDeleteForm(forms.Form):
     def clean_password(self):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise ValidationError("That is not your password.", code="wrong_password")
+            raise ValidationError(_("That is not your password."), code="wrong_password")
         return password

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
-from django.utils.translation import gettext
+from django.utils.functional import lazy
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.formats import DATE_WITH_DAY
@@ -19,7 +20,7 @@ from reservations.models import Reservation
 from reservations.periods import opening_periods, slot_starts, stay_period
 from reservations.search import first_bookable_day
 from reservations.services import MAX_NIGHTS, MAX_PARTY_SIZE, rules
-from reservations.wording import contact_words, duration_words, space_noun
+from reservations.wording import duration_words, space_kind
 from spaces.models import Space, Venue
 
 # Up to this many guests the party size is a select (quicker on a phone); above it, a number.
@@ -109,6 +110,61 @@ class ErrorsBesideFields:
         return [str(message) for name, errors in self.errors.items() if name not in shown for message in errors]
 
 
+def _nights_words(n: int) -> str:
+    return ngettext("%(count)s night", "%(count)s nights", n) % {"count": n}
+
+
+_nights_label = lazy(_nights_words, str)  # the choices are built once: worded when shown
+
+
+NIGHT_CHOICES = [(n, _nights_label(n)) for n in range(1, MAX_NIGHTS + 1)]
+
+
+def guest_choices(most: int) -> list[tuple[int, str]]:
+    """The party sizes of a select, worded: "1 guest", "2 guests"..."""
+    return [(n, ngettext("%(count)s guest", "%(count)s guests", n) % {"count": n}) for n in range(1, most + 1)]
+
+
+# "Choose a table." and the like: one whole sentence per kind of reservations.wording.space_kind.
+CHOOSE_SPACE = {
+    "table": _("Choose a table."),
+    "room": _("Choose a room."),
+    "space": _("Choose a space."),
+}
+SPACE_UNBOOKABLE = {
+    "table": _("That table cannot be booked."),
+    "room": _("That room cannot be booked."),
+    "space": _("That space cannot be booked."),
+}
+
+
+def bigger_party_words(venue: Venue, most: int) -> str:
+    """The refusal of a party larger than the venue takes online, with how to reach it (as
+    reservations.wording.contact_words words it)."""
+    ways = ", ".join(way for way in (venue.phone, venue.email) if way)
+    values = {"venue": venue.name, "most": most, "ways": ways}
+    if ways:
+        return (
+            gettext(
+                "%(venue)s takes parties of up to %(most)s online. "
+                "For a bigger group, please contact %(venue)s (%(ways)s)."
+            )
+            % values
+        )
+    return (
+        gettext("%(venue)s takes parties of up to %(most)s online. For a bigger group, please contact %(venue)s.")
+        % values
+    )
+
+
+def bigger_group_words(venue: Venue) -> str:
+    """The way to book a bigger party, in one sentence: "For a bigger group, please contact Trattoria Aurora (...)."""
+    ways = ", ".join(way for way in (venue.phone, venue.email) if way)
+    if ways:
+        return gettext("For a bigger group, please contact %(venue)s (%(ways)s).") % {"venue": venue.name, "ways": ways}
+    return gettext("For a bigger group, please contact %(venue)s.") % {"venue": venue.name}
+
+
 class AvailabilityForm(ErrorsBesideFields, forms.Form):
     """The search on a venue's page (and on the modify page): day, party size and the venue's options.
 
@@ -125,7 +181,7 @@ class AvailabilityForm(ErrorsBesideFields, forms.Form):
         label=_("Nights"),
         min_value=1,
         max_value=MAX_NIGHTS,
-        widget=forms.Select(choices=[(n, "1 night" if n == 1 else f"{n} nights") for n in range(1, MAX_NIGHTS + 1)]),
+        widget=forms.Select(choices=NIGHT_CHOICES),
         error_messages={
             "min_value": _("A stay lasts at least one night."),
             "max_value": _("Stays can be booked online for up to %(limit_value)s nights."),
@@ -185,9 +241,7 @@ class AvailabilityForm(ErrorsBesideFields, forms.Form):
         party_field = self.fields["party_size"]
         party_field.min_value, party_field.max_value = 1, MAX_PARTY_SIZE
         if self.largest_party and self.largest_party <= LARGEST_PARTY_SELECT:
-            party_field.widget = forms.Select(
-                choices=[(n, "1 guest" if n == 1 else f"{n} guests") for n in range(1, self.largest_party + 1)]
-            )
+            party_field.widget = forms.Select(choices=guest_choices(self.largest_party))
         else:
             party_field.widget = forms.NumberInput(attrs={"min": 1, "max": self.largest_party or MAX_PARTY_SIZE})
         if self.largest_party:
@@ -205,7 +259,9 @@ class AvailabilityForm(ErrorsBesideFields, forms.Form):
             del self.fields["nights"]
             durations = venue.durations()
             self.fields["duration"].choices = [(minutes, duration_words(minutes)) for minutes in sorted(durations)]
-            choose = "Choose one of these durations: " + ", ".join(duration_words(m) for m in sorted(durations)) + "."
+            choose = gettext("Choose one of these durations: %(durations)s.") % {
+                "durations": ", ".join(duration_words(m) for m in sorted(durations))
+            }
             self.fields["duration"].error_messages["invalid_choice"] = choose
             self.fields["duration"].error_messages["required"] = choose
             if len(durations) < 2:
@@ -213,7 +269,7 @@ class AvailabilityForm(ErrorsBesideFields, forms.Form):
         # An area to prefer, where a restaurant assigns tables. A hotel's room types are the results
         # themselves, and a guest who picks a space sees every space: no filter needed there.
         if venue.assigns_spaces and not venue.uses_nights and len(self.categories) > 1 and "category" not in fixed:
-            self.fields["category"].choices = [("", "Any area"), *((c, c) for c in self.categories)]
+            self.fields["category"].choices = [("", gettext("Any area")), *((c, c) for c in self.categories)]
             self.fields["category"].error_messages["invalid_choice"] = _("Choose an area from the list.")
         else:
             del self.fields["category"]
@@ -245,11 +301,7 @@ class AvailabilityForm(ErrorsBesideFields, forms.Form):
         if party_size < 1:
             raise forms.ValidationError(_("The party needs at least one guest."), code="min_value")
         if self.largest_party is not None and party_size > self.largest_party:
-            raise forms.ValidationError(
-                f"{self.venue.name} takes parties of up to {self.largest_party} online. "
-                f"For a bigger group, please {contact_words(self.venue)}.",
-                code="max_value",
-            )
+            raise forms.ValidationError(bigger_party_words(self.venue, self.largest_party), code="max_value")
         if party_size > MAX_PARTY_SIZE:
             raise forms.ValidationError(
                 _("Parties of up to %(most)s can book online.") % {"most": MAX_PARTY_SIZE}, code="max_value"
@@ -300,7 +352,7 @@ class SearchForm(ErrorsBesideFields, forms.Form):
         label=_("Nights (hotels)"),
         min_value=1,
         max_value=MAX_NIGHTS,
-        widget=forms.Select(choices=[(n, "1 night" if n == 1 else f"{n} nights") for n in range(1, MAX_NIGHTS + 1)]),
+        widget=forms.Select(choices=NIGHT_CHOICES),
         error_messages={
             "min_value": _("A stay lasts at least one night."),
             "max_value": _("Stays can be booked online for up to %(limit_value)s nights."),
@@ -341,9 +393,7 @@ class SearchForm(ErrorsBesideFields, forms.Form):
         }
         party_field = self.fields["party_size"]
         if self.largest_party <= LARGEST_PARTY_SELECT:
-            party_field.widget = forms.Select(
-                choices=[(n, "1 guest" if n == 1 else f"{n} guests") for n in range(1, self.largest_party + 1)]
-            )
+            party_field.widget = forms.Select(choices=guest_choices(self.largest_party))
         else:
             party_field.widget = forms.NumberInput(attrs={"min": 1, "max": self.largest_party})
         party_field.help_text = _("Parties of 1 to %(high)s online.") % {"high": self.largest_party}
@@ -416,9 +466,9 @@ class ChoiceForm(forms.Form):
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise forms.ValidationError("Choose a time from the list.", code="invalid") from None
+            raise forms.ValidationError(gettext("Choose a time from the list."), code="invalid") from None
         if moment.tzinfo is None:
-            raise forms.ValidationError("Choose a time from the list.", code="naive")
+            raise forms.ValidationError(gettext("Choose a time from the list."), code="naive")
         return moment
 
     def clean_starts_at(self):
@@ -434,7 +484,9 @@ class ChoiceForm(forms.Form):
             return None  # the party's turn time is the length (clean() fills in the end)
         if duration is not None and not self.venue.uses_nights and duration not in self.venue.durations():
             allowed = ", ".join(duration_words(m) for m in sorted(self.venue.durations()))
-            raise forms.ValidationError(f"Bookings here last {allowed}.", code="duration")
+            raise forms.ValidationError(
+                gettext("Bookings here last %(durations)s.") % {"durations": allowed}, code="duration"
+            )
         return duration
 
     def clean_space(self):
@@ -448,10 +500,10 @@ class ChoiceForm(forms.Form):
                 seats.venue = self.venue
             return seats
         if space_id is None:
-            raise forms.ValidationError(f"Choose a {space_noun(self.venue)}.", code="required")
+            raise forms.ValidationError(CHOOSE_SPACE[space_kind(self.venue)], code="required")
         space = self.venue.spaces.filter(pk=space_id, is_active=True).first()
         if space is None:
-            raise forms.ValidationError(f"That {space_noun(self.venue)} cannot be booked.", code="unknown")
+            raise forms.ValidationError(SPACE_UNBOOKABLE[space_kind(self.venue)], code="unknown")
         space.venue = self.venue  # the venue is loaded already: no query for space.venue later
         return space
 
@@ -592,8 +644,8 @@ class WaitlistForm(forms.Form):
     party_size = forms.IntegerField(min_value=1, max_value=MAX_PARTY_SIZE, widget=forms.HiddenInput())
     nights = forms.IntegerField(required=False, min_value=1, max_value=MAX_NIGHTS, widget=forms.HiddenInput())
     category = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput())
-    earliest = forms.TypedChoiceField(label="From", coerce=time.fromisoformat)
-    latest = forms.TypedChoiceField(label="Until", coerce=time.fromisoformat)
+    earliest = forms.TypedChoiceField(label=pgettext_lazy("time window", "From"), coerce=time.fromisoformat)
+    latest = forms.TypedChoiceField(label=pgettext_lazy("time window", "Until"), coerce=time.fromisoformat)
 
     def __init__(self, data=None, *, venue: Venue, categories=(), initial=None, now: datetime | None = None):
         # Its own ids: the search form on the same page has a date and a party size too.
@@ -617,7 +669,9 @@ class WaitlistForm(forms.Form):
         for name in ("earliest", "latest"):
             field = self.fields[name]
             field.choices = choices
-            field.error_messages["invalid_choice"] = field.error_messages["required"] = "Choose a time from the list."
+            field.error_messages["invalid_choice"] = field.error_messages["required"] = gettext(
+                "Choose a time from the list."
+            )
             if venue.uses_nights:
                 field.widget = forms.HiddenInput()  # a stay starts at check-in
         if data is None and self.periods:
@@ -636,20 +690,23 @@ class WaitlistForm(forms.Form):
     def clean_date(self):
         day = self.cleaned_data["date"]
         if not self.periods:
-            raise forms.ValidationError(f"{self.venue.name} takes no bookings on {day:%a} {day.day} {day:%b}.")
+            raise forms.ValidationError(
+                gettext("%(venue)s takes no bookings on %(day)s.")
+                % {"venue": self.venue.name, "day": format_date(day, DATE_WITH_DAY)}
+            )
         return day
 
     def clean_category(self):
         category = self.cleaned_data["category"]
         if category and category not in self.categories:
-            raise forms.ValidationError("Choose an area from the search.", code="unknown")
+            raise forms.ValidationError(gettext("Choose an area from the search."), code="unknown")
         return category
 
     def clean(self):
         data = super().clean()
         earliest, latest = data.get("earliest"), data.get("latest")
         if earliest and latest and latest < earliest:
-            self.add_error("latest", "The latest start must not be before the earliest.")
+            self.add_error("latest", gettext("The latest start must not be before the earliest."))
         return data
 
     def query(self) -> dict[str, str]:

@@ -45,7 +45,7 @@ from reservations.services import (
 )
 from reservations.services import rules as booking_rules
 from reservations.services.lifecycle import hold_ran_out, reservation_add_details, reservation_hold_again
-from reservations.wording import duration_words, history_words, space_noun, summary
+from reservations.wording import duration_words, history_words, space_kind, space_noun, summary
 from spaces import powers
 from spaces.powers import Power
 
@@ -115,13 +115,19 @@ def _rules(reservation: Reservation, user, now: datetime) -> dict:
     cancel_until = cancellation_deadline(reservation)
     held = reservation.status == Status.HELD
     hours = venue.cancellation_cutoff_hours
-    before = f"{duration_words(hours * 60)} before the start" if hours else "the start"
+    if hours:
+        cancellation_rule = _("Free cancellation until %(duration)s before the start (%(when)s).") % {
+            "duration": duration_words(hours * 60),
+            "when": _when(venue, cancel_until),
+        }
+    else:
+        cancellation_rule = _("Free cancellation until the start (%(when)s).") % {"when": _when(venue, cancel_until)}
     return {
         "can_modify": reservation.is_active and (staff or now <= modify_until),
         "can_cancel": reservation.is_active and (staff or held or now <= cancel_until),
         "modify_until": _when(venue, modify_until),
         "cancel_until": _when(venue, cancel_until),
-        "cancellation_rule": f"Free cancellation until {before} ({_when(venue, cancel_until)}).",
+        "cancellation_rule": cancellation_rule,
     }
 
 
@@ -137,7 +143,8 @@ def hold(request, slug):
     form = ChoiceForm(request.POST if request.method == "POST" else request.GET, venue=venue)
     if not form.is_valid():
         problem = next(iter(form.errors.values()))[0]
-        return venue_page(request, venue, data={}, status=400, problem=f"{problem} Choose again from the list.")
+        problem = _("%(problem)s Choose again from the list.") % {"problem": problem}
+        return venue_page(request, venue, data={}, status=400, problem=problem)
     data = form.cleaned_data
     if request.method == "GET":
         return render(request, "reservations/hold.html", _choice_context(venue, form))
@@ -150,7 +157,7 @@ def hold(request, slug):
         return ratelimit.too_many_page(
             request,
             error,
-            message="You have tried to hold a booking too many times in a short time.",
+            message=_("You have tried to hold a booking too many times in a short time."),
             back_url=f"{venue.get_absolute_url()}?{urlencode(form.search_query())}",
             back_label=venue.name,
         )
@@ -249,6 +256,7 @@ def _choice_context(venue, form: ChoiceForm) -> dict:
         "duration": duration_words(int((data["ends_at"] - data["starts_at"]).total_seconds() // 60)),
         "back_url": f"{venue.get_absolute_url()}?{urlencode(form.search_query())}",
         "space_noun": space_noun(venue),
+        "space_kind": space_kind(venue),
     }
 
 
@@ -303,6 +311,7 @@ def _review_page(request, reservation, *, notes_form=None, problem="", expired=F
         "ends": _end_words(venue, reservation.starts_at, reservation.ends_at),
         "search_url": _search_url(reservation),
         "space_noun": space_noun(venue),
+        "space_kind": space_kind(venue),
         "same_day": _same_day(venue, reservation.starts_at, reservation.ends_at),
         **_rules(reservation, request.user, now),
     }
@@ -343,7 +352,9 @@ def confirm(request, reference):
         # Next to its field (the phone, the notes), or above the form: one place, not both.
         problem = "" if notes_form.show_refusal(error) else error.message
         return _review_page(request, reservation, notes_form=notes_form, problem=problem, status=422)
-    messages.success(request, f"Your booking is confirmed. Your reference is {reservation.reference}.")
+    messages.success(
+        request, _("Your booking is confirmed. Your reference is %(reference)s.") % {"reference": reservation.reference}
+    )
     return redirect(reservation)
 
 
@@ -354,7 +365,9 @@ def payment_return(request, reference):
     reservation = _own_reservation(request, reference)
     if reservation.status == Status.CONFIRMED:
         messages.success(
-            request, f"Payment received. Your booking is confirmed. Your reference is {reservation.reference}."
+            request,
+            _("Payment received. Your booking is confirmed. Your reference is %(reference)s.")
+            % {"reference": reservation.reference},
         )
         return redirect(reservation)
     paid = reservation.payments.filter(status="paid").exists()
@@ -362,7 +375,7 @@ def payment_return(request, reference):
         if reservation.space.venue.uses_nights:
             taken = _("Your payment arrived after the hold ran out and the room was taken; it is being refunded.")
         else:
-            taken = "Your payment arrived after the hold ran out and the time was taken; it is being refunded."
+            taken = _("Your payment arrived after the hold ran out and the time was taken; it is being refunded.")
         messages.error(request, taken)
         return redirect(reservation)
     context = {"reservation": reservation, "venue": reservation.space.venue, "paid": paid}
@@ -383,7 +396,7 @@ def release(request, reference):
     if reservation.space.venue.uses_nights:
         messages.success(request, _("Hold released. Choose other dates whenever you like."))
     else:
-        messages.success(request, "Hold released. Choose another time whenever you like.")
+        messages.success(request, _("Hold released. Choose another time whenever you like."))
     return redirect(_search_url(reservation))
 
 
@@ -453,6 +466,7 @@ def detail(request, reference):
         "expired_hold": hold_ran_out(reservation, now=now),
         "search_url": _search_url(reservation),
         "space_noun": space_noun(venue),
+        "space_kind": space_kind(venue),
         "contact_phone": phones.display(reservation.phone),
         **_rules(reservation, request.user, now),
     }
@@ -650,7 +664,11 @@ def cancel(request, reference):
     asks_reason = _acts_as_staff(request.user, reservation) and reservation.guest_id != request.user.pk
     problem, status = "", 200
     if not reservation.is_active:
-        messages.info(request, f"Reservation {reservation.reference} is {reservation.get_status_display().lower()}.")
+        messages.info(
+            request,
+            _("Reservation %(reference)s is %(status)s.")
+            % {"reference": reservation.reference, "status": reservation.get_status_display().lower()},
+        )
         return redirect(reservation)
     if request.method == "POST" and rules["can_cancel"]:
         reason = request.POST.get("reason", "")[:500]
@@ -659,10 +677,12 @@ def cancel(request, reference):
         except BookingError as error:
             problem, status = error.message, _status_for(error)
         else:
-            messages.success(request, f"Reservation {reservation.reference} is cancelled.")
+            messages.success(
+                request, _("Reservation %(reference)s is cancelled.") % {"reference": reservation.reference}
+            )
             return redirect(reservation)
     elif request.method == "POST":
-        problem, status = "This reservation can no longer be cancelled online.", 422
+        problem, status = _("This reservation can no longer be cancelled online."), 422
     context = {
         "reservation": reservation,
         "venue": venue,
@@ -671,6 +691,7 @@ def cancel(request, reference):
         "refund": refund_preview(reservation, by_staff=asks_reason, actor=request.user),
         "paid": reservation.payments.filter(status="paid").exists(),
         "space_noun": space_noun(venue),
+        "space_kind": space_kind(venue),
         "starts": _when(venue, reservation.starts_at),
         "ends": _when(venue, reservation.ends_at),
         **rules,

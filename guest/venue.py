@@ -17,18 +17,30 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from guest.forms import AvailabilityForm, SearchForm, WaitlistForm
+from guest.forms import AvailabilityForm, SearchForm, WaitlistForm, bigger_group_words
 from payments.services import payment_words
 from reservations.exceptions import PolicyViolation
 from reservations.periods import local_datetime
 from reservations.search import KINDS, VenueAnswer, last_party_size, search, venues_with_rules
 from reservations.selectors import Availability, Slot, category_entries, venue_availability
 from reservations.services import rules
-from reservations.wording import contact_words, space_noun
+from reservations.wording import space_kind, space_noun
 from spaces.models import OpeningHours, Space, Venue
 
 ALTERNATIVES = 3
+
+# "Closed on Mondays", "Trattoria Aurora is closed on Sundays.": every weekday, by OpeningHours.Weekday.
+WEEKDAYS_PLURAL = {
+    0: gettext_lazy("Mondays"),
+    1: gettext_lazy("Tuesdays"),
+    2: gettext_lazy("Wednesdays"),
+    3: gettext_lazy("Thursdays"),
+    4: gettext_lazy("Fridays"),
+    5: gettext_lazy("Saturdays"),
+    6: gettext_lazy("Sundays"),
+}
 
 
 def home(request):
@@ -213,6 +225,7 @@ def picker_context(
         "action_url": action_url,
         "space_noun": space_noun(venue),
         "space_noun_plural": space_noun(venue, plural=True),
+        "space_kind": space_kind(venue),  # "table", "room", "space": picks whole sentences in templates
         "chosen_category": (form.cleaned_data.get("category") if availability else "") or fixed_category or "",
         "alternatives": [],
         "setup": setup,
@@ -277,7 +290,7 @@ def closed_words(venue: Venue, day) -> str:
     hours = list(venue.opening_hours.all())  # prefetched with the venue
     if venue.uses_nights or not hours or any(period.weekday == day.weekday() for period in hours):
         return ""
-    return f"{venue.name} is closed on {OpeningHours.Weekday(day.weekday()).label}s."
+    return _("%(venue)s is closed on %(weekdays)s.") % {"venue": venue.name, "weekdays": WEEKDAYS_PLURAL[day.weekday()]}
 
 
 def area_closed_words(venue: Venue, day, area: str) -> str:
@@ -376,7 +389,7 @@ def about_venue(venue: Venue, spaces: list[Space], setup, form: AvailabilityForm
         about["about_mode"] = "spaces"
     about["party_low"] = form.smallest_party
     about["party_high"] = form.largest_party
-    about["bigger_party"] = contact_words(venue)
+    about["bigger_party"] = bigger_group_words(venue)  # a whole sentence
     return about
 
 
@@ -388,7 +401,10 @@ def _periods_words(periods: list[OpeningHours]) -> str:
             parts.append(_("%(opens)s to %(closes)s the next day") % times)
         else:
             parts.append(_("%(opens)s to %(closes)s") % times)
-    return _(" and ").join(parts)
+    words = parts[0] if parts else ""
+    for part in parts[1:]:
+        words = _("%(some)s and %(last)s") % {"some": words, "last": part}
+    return words
 
 
 def hours_words(hours: list[OpeningHours]) -> dict:
@@ -414,7 +430,7 @@ def hours_words(hours: list[OpeningHours]) -> dict:
         else:
             label = _("%(first)s to %(last)s") % {"first": names(first).label, "last": names(last).label}
         days.append({"days": label, "hours": words})
-    closed = [_("%(weekday)ss") % {"weekday": names(day).label} for day in range(7) if day not in by_day]
+    closed = [str(WEEKDAYS_PLURAL[day]) for day in range(7) if day not in by_day]
     if len(closed) > 1:
         closed_words = _("%(some)s and %(last)s") % {"some": ", ".join(closed[:-1]), "last": closed[-1]}
     else:

@@ -15,9 +15,13 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import ratelimit
+from core.formats import DATE_WITH_DAY
 from core.replica import lag_tolerant
 from guest.venue import active_spaces, active_venue, venue_page, waitlist_form
 from reservations.exceptions import BookingError, PolicyViolation
@@ -33,22 +37,28 @@ ERROR_FIELDS = {"latest": "latest", "starts_at": "earliest", "party_size": "part
 
 
 def day_words(day) -> str:
-    return f"{day:%a} {day.day} {day:%b}"
+    return date_format(day, DATE_WITH_DAY)  # "Tue 1 Dec"
 
 
 def window_words(entry) -> str:
     """The starts a wish takes, as a guest reads them: "19:00–21:00", "19:00", "2 nights"."""
     if entry.venue.uses_nights:
-        return "1 night" if entry.nights == 1 else f"{entry.nights} nights"
+        return ngettext("%(count)s night", "%(count)s nights", entry.nights) % {"count": entry.nights}
     earliest, latest = entry.earliest.strftime("%H:%M"), entry.latest.strftime("%H:%M")
     return earliest if earliest == latest else f"{earliest}–{latest}"
 
 
 def wish_words(entry) -> str:
     """ "Tue 1 Dec, 19:00–21:00, 2 guests" (with the area when there is one)."""
-    guests = "1 guest" if entry.party_size == 1 else f"{entry.party_size} guests"
-    words = f"{day_words(entry.day)}, {window_words(entry)}, {guests}"
-    return f"{words}, {entry.category}" if entry.category else words
+    values = {
+        "day": day_words(entry.day),
+        "window": window_words(entry),
+        "guests": ngettext("%(count)s guest", "%(count)s guests", entry.party_size) % {"count": entry.party_size},
+        "area": entry.category,
+    }
+    if entry.category:
+        return _("%(day)s, %(window)s, %(guests)s, %(area)s") % values
+    return _("%(day)s, %(window)s, %(guests)s") % values
 
 
 @require_http_methods(["GET", "POST"])
@@ -72,7 +82,7 @@ def join(request, slug):
         return ratelimit.too_many_page(
             request,
             error,
-            message="You have tried to join a waitlist too many times in a short time.",
+            message=_("You have tried to join a waitlist too many times in a short time."),
             back_url=f"{venue.get_absolute_url()}?{urlencode(form.search_query())}",
         )
     wish = form.cleaned_data
@@ -92,8 +102,11 @@ def join(request, slug):
         return venue_page(request, venue, data=form.search_query(), status=422, waitlist_form=form)
     messages.success(
         request,
-        f"You are on {venue.name}'s waitlist for {wish_words(entry)}: number {place_in_line(entry)} in line. "
-        "We will e-mail you if a place frees up.",
+        _(
+            "You are on %(venue)s's waitlist for %(wish)s: number %(place)s in line. "
+            "We will e-mail you if a place frees up."
+        )
+        % {"venue": venue.name, "wish": wish_words(entry), "place": place_in_line(entry)},
     )
     return redirect(f"{reverse('reservations:list')}#waitlist")
 
@@ -109,7 +122,7 @@ def join_session(request, slug):
     except ValueError:
         starts_at = None
     if space is None or not party_size or starts_at is None or starts_at.tzinfo is None:
-        return venue_page(request, venue, data={}, status=400, problem="Choose a session from the list.")
+        return venue_page(request, venue, data={}, status=400, problem=_("Choose a session from the list."))
     local = starts_at.astimezone(venue.zone)
     if not request.user.is_authenticated:
         search = urlencode({"date": local.date().isoformat(), "party_size": party_size})
@@ -120,7 +133,7 @@ def join_session(request, slug):
         return ratelimit.too_many_page(
             request,
             error,
-            message="You have tried to join a waitlist too many times in a short time.",
+            message=_("You have tried to join a waitlist too many times in a short time."),
             back_url=venue.get_absolute_url(),
         )
     try:
@@ -138,8 +151,11 @@ def join_session(request, slug):
         return venue_page(request, venue, data=search, status=422, problem=error.message)
     messages.success(
         request,
-        f"You are on the waitlist for {space.name}, {wish_words(entry)}: number {place_in_line(entry)} in line. "
-        "We will e-mail you if seats free up.",
+        _(
+            "You are on the waitlist for %(space)s, %(wish)s: number %(place)s in line. "
+            "We will e-mail you if seats free up."
+        )
+        % {"space": space.name, "wish": wish_words(entry), "place": place_in_line(entry)},
     )
     return redirect(f"{reverse('reservations:list')}#waitlist")
 
@@ -153,15 +169,23 @@ def _number(value) -> int | None:
 def leave(request, pk):
     entry = get_object_or_404(WaitlistEntry.objects.select_related("venue", "offer"), pk=pk, guest=request.user)
     if entry.status not in WaitlistEntry.OPEN_STATUSES:
-        messages.info(request, f"You are no longer on {entry.venue.name}'s waitlist for {day_words(entry.day)}.")
+        messages.info(
+            request,
+            _("You are no longer on %(venue)s's waitlist for %(day)s.")
+            % {"venue": entry.venue.name, "day": day_words(entry.day)},
+        )
         return redirect(f"{reverse('reservations:list')}#waitlist")
     try:
         waitlist_leave(entry=entry, actor=request.user)
     except BookingError as error:
         messages.error(request, error.message)
     else:
-        released = " The table held for you is released." if entry.status == Status.OFFERED else ""
-        messages.success(request, f"You have left {entry.venue.name}'s waitlist for {day_words(entry.day)}.{released}")
+        values = {"venue": entry.venue.name, "day": day_words(entry.day)}
+        if entry.status == Status.OFFERED:
+            left = _("You have left %(venue)s's waitlist for %(day)s. The table held for you is released.") % values
+        else:
+            left = _("You have left %(venue)s's waitlist for %(day)s.") % values
+        messages.success(request, left)
     return redirect(f"{reverse('reservations:list')}#waitlist")
 
 

@@ -8,6 +8,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from core.formats import money
 from payments.models import Payment, Refund, StripeEvent
@@ -65,12 +67,13 @@ add_reservation_inline(PaymentInline)
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
+        label=gettext_lazy("Amount"),
         max_digits=10,
         decimal_places=2,
         min_value=Decimal("0.01"),
-        help_text="Leave as it is for a full refund of what is left.",
+        help_text=gettext_lazy("Leave as it is for a full refund of what is left."),
     )
-    reason = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200, required=False)
 
 
 @admin.register(Payment)
@@ -100,10 +103,10 @@ class PaymentAdmin(VenueScoped, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Refund (full or partial)", permissions=["change"])
+    @admin.action(description=gettext_lazy("Refund (full or partial)"), permissions=["change"])
     def refund_selected(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Refund one payment at a time.", messages.WARNING)
+            self.message_user(request, _("Refund one payment at a time."), messages.WARNING)
             return None
         return redirect(reverse("admin:payments_payment_refund", args=[queryset.get().pk]))
 
@@ -131,11 +134,11 @@ class PaymentAdmin(VenueScoped, admin.ModelAdmin):
                 form.add_error("amount", str(error))
             else:
                 amount = money(form.cleaned_data["amount"], payment.currency)
-                self.message_user(request, f"Refund of {amount} requested.")
+                self.message_user(request, _("Refund of %(amount)s requested.") % {"amount": amount})
                 return redirect("admin:payments_payment_change", payment.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Refund {payment}",
+            "title": pgettext("verb", "Refund %(payment)s") % {"payment": payment},
             "payment": payment,
             "refundable": refundable,
             "form": form,

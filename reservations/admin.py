@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import phones
 from accounts.services import guest_for_booking
@@ -40,12 +41,12 @@ class ReservationEventInline(VenueScopedInline, admin.TabularInline):
     can_delete = False
     fields = ["at", "kind", "actor", "what", "details"]
     readonly_fields = fields
-    verbose_name_plural = "history"
+    verbose_name_plural = _("history")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("reservation__space__venue")
 
-    @admin.display(description="what happened")
+    @admin.display(description=_("what happened"))
     def what(self, event):
         """The guest's page's words for it (reservations.wording.history_words): "19:00 → 19:30"."""
         return history_words(event, event.reservation.space.venue) if event.pk else ""
@@ -58,9 +59,9 @@ class ReservationAdminForm(forms.ModelForm):
     the door names the guest by e-mail address (an account is made when there is none); superusers
     may also pick an existing account. The guest of a booking is not changed here."""
 
-    guest_email = forms.EmailField(label="guest's e-mail address", required=False)
-    guest_name = forms.CharField(label="guest's name", max_length=150, required=False)
-    guest_phone = forms.CharField(label="guest's phone", max_length=phones.MAX_TYPED_LENGTH, required=False)
+    guest_email = forms.EmailField(label=_("guest's e-mail address"), required=False)
+    guest_name = forms.CharField(label=_("guest's name"), max_length=150, required=False)
+    guest_phone = forms.CharField(label=_("guest's phone"), max_length=phones.MAX_TYPED_LENGTH, required=False)
     # As typed ("020 7946 0000"): longer than the E.164 kept; accounts.phones reads and checks it.
     contact_phone = forms.CharField(
         label=_("phone for the booking"),
@@ -118,7 +119,7 @@ class ReservationAdminForm(forms.ModelForm):
                         phone=cleaned.get("guest_phone", ""),
                     )
                 if guest is None:
-                    raise forms.ValidationError({"guest_email": "Choose the guest the booking is for."})
+                    raise forms.ValidationError({"guest_email": _("Choose the guest the booking is for.")})
                 self.result = services.reservation_book(
                     guest=guest,
                     actor=self.actor,
@@ -145,7 +146,9 @@ class ReservationAdminForm(forms.ModelForm):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Sent to the guest with the cancellation."
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Sent to the guest with the cancellation."),
     )
 
 
@@ -206,15 +209,15 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("claims__space")  # every table (tables)
 
-    @admin.display(description="space", ordering="space__name")
+    @admin.display(description=_("space"), ordering="space__name")
     def tables(self, obj):
         return obj.spaces_words
 
-    @admin.display(description="venue", ordering="space__venue__name")
+    @admin.display(description=_("venue"), ordering="space__venue__name")
     def venue_name(self, obj):
         return obj.space.venue.name
 
-    @admin.display(description="starts (venue's time)", ordering="starts_at")
+    @admin.display(description=_("starts (venue's time)"), ordering="starts_at")
     def local_start(self, obj):
         return f"{obj.local_starts_at:%a %d %b %Y %H:%M} ({obj.space.venue.time_zone})"
 
@@ -223,7 +226,7 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     def who(self, obj):
         return obj.who or ("—" if obj.guest_id else _("(removed)"))
 
-    @admin.display(description="e-mail", ordering="guest__email")
+    @admin.display(description=_("e-mail"), ordering="guest__email")
     def guest_email(self, obj):
         return obj.guest.email if obj.guest_id else ""
 
@@ -237,10 +240,11 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         form.actor = request.user
-        zone = obj.space.venue.time_zone if obj else "the venue's time zone"
         for name in ("starts_at", "ends_at"):
             if name in form.base_fields:
-                form.base_fields[name].help_text = f"In {zone}."
+                form.base_fields[name].help_text = (
+                    _("In %(zone)s.") % {"zone": obj.space.venue.time_zone} if obj else _("In the venue's time zone.")
+                )
         return form
 
     def get_fields(self, request, obj=None):
@@ -254,7 +258,7 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["guest_summary", *self.readonly_fields] if obj is not None else []
 
-    @admin.display(description="guest")
+    @admin.display(description=_("guest"))
     def guest_summary(self, obj):
         guest = obj.guest
         if guest is None:
@@ -302,7 +306,7 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    @admin.action(description="Cancel selected reservations (asks for a reason)", permissions=["change"])
+    @admin.action(description=_("Cancel selected reservations (asks for a reason)"), permissions=["change"])
     def cancel_selected(self, request, queryset):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return redirect(f"{reverse('admin:reservations_reservation_cancel')}?ids={ids}")
@@ -324,18 +328,24 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
                     done += 1
                 except BookingError as error:
                     self.message_user(request, f"{reservation.reference}: {error}", messages.ERROR)
-            self.message_user(request, f"Cancelled {done} reservation(s).", messages.SUCCESS)
+            # Translators: both forms read "reservation(s)" in English, as before.
+            self.message_user(
+                request,
+                ngettext("Cancelled %(count)s reservation(s).", "Cancelled %(count)s reservation(s).", done)
+                % {"count": done},
+                messages.SUCCESS,
+            )
             return redirect("admin:reservations_reservation_changelist")
         context = {
             **self.admin_site.each_context(request),
-            "title": "Cancel reservations",
+            "title": _("Cancel reservations"),
             "reservations": reservations,
             "form": form,
             "opts": self.model._meta,
         }
         return render(request, "admin/reservations/cancel.html", context)
 
-    def _mark(self, request, queryset, service, what: str):
+    def _mark(self, request, queryset, service, done_words):
         done = 0
         for reservation in queryset:
             try:
@@ -343,21 +353,42 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
                 done += 1
             except BookingError as error:
                 self.message_user(request, f"{reservation.reference}: {error}", messages.ERROR)
-        self.message_user(request, f"Marked {done} reservation(s) as {what}.", messages.SUCCESS)
+        self.message_user(request, done_words(done) % {"count": done}, messages.SUCCESS)
 
-    @admin.action(description="Mark selected as arrived", permissions=["change"])
+    @admin.action(description=_("Mark selected as arrived"), permissions=["change"])
     def mark_arrived(self, request, queryset):
-        self._mark(request, queryset, services.reservation_mark_arrived, "arrived")
+        self._mark(
+            request,
+            queryset,
+            services.reservation_mark_arrived,
+            lambda n: ngettext(
+                "Marked %(count)s reservation(s) as arrived.", "Marked %(count)s reservation(s) as arrived.", n
+            ),
+        )
 
-    @admin.action(description="Mark selected as seated", permissions=["change"])
+    @admin.action(description=_("Mark selected as seated"), permissions=["change"])
     def mark_seated(self, request, queryset):
-        self._mark(request, queryset, services.reservation_mark_seated, "seated")
+        self._mark(
+            request,
+            queryset,
+            services.reservation_mark_seated,
+            lambda n: ngettext(
+                "Marked %(count)s reservation(s) as seated.", "Marked %(count)s reservation(s) as seated.", n
+            ),
+        )
 
-    @admin.action(description="Mark selected as no-show", permissions=["change"])
+    @admin.action(description=_("Mark selected as no-show"), permissions=["change"])
     def mark_no_show(self, request, queryset):
-        self._mark(request, queryset, services.reservation_mark_no_show, "no-show")
+        self._mark(
+            request,
+            queryset,
+            services.reservation_mark_no_show,
+            lambda n: ngettext(
+                "Marked %(count)s reservation(s) as no-show.", "Marked %(count)s reservation(s) as no-show.", n
+            ),
+        )
 
-    @admin.action(description="Export selected as CSV", permissions=["export"])
+    @admin.action(description=_("Export selected as CSV"), permissions=["export"])
     def export_selected_csv(self, request, queryset):
         return reservations_csv_response(self._exportable(request, queryset))
 
@@ -375,7 +406,7 @@ class ReservationAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         try:
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
-            self.message_user(request, "Those filters are not valid; nothing was exported.", messages.ERROR)
+            self.message_user(request, _("Those filters are not valid; nothing was exported."), messages.ERROR)
             return redirect("admin:reservations_reservation_changelist")
         return reservations_csv_response(self._exportable(request, changelist.queryset))
 
@@ -401,7 +432,7 @@ class OutgoingMessageAdmin(VenueScoped, admin.ModelAdmin):
     readonly_fields = [field.name for field in OutgoingMessage._meta.fields]
     actions = ["resend_selected"]
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def short_error(self, obj):
         return obj.last_error[:80]
 
@@ -415,11 +446,19 @@ class OutgoingMessageAdmin(VenueScoped, admin.ModelAdmin):
         # Nothing on the page can be edited; "change" is what the resend action needs.
         return super().has_change_permission(request, obj) and obj is None
 
-    @admin.action(description="Send selected messages again", permissions=["change"])
+    @admin.action(description=_("Send selected messages again"), permissions=["change"])
     def resend_selected(self, request, queryset):
         for message in queryset:
             notifications.resend(message)
-        self.message_user(request, f"Queued {queryset.count()} message(s) to be sent again.", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "Queued %(count)s message(s) to be sent again.", "Queued %(count)s message(s) to be sent again.", count
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 def _ahead_in_line():
@@ -464,14 +503,14 @@ class WaitlistEntryAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(ahead=_ahead_in_line())
 
-    @admin.display(description="venue", ordering="venue__name")
+    @admin.display(description=_("venue"), ordering="venue__name")
     def venue_name(self, obj):
         return obj.venue.name
 
-    @admin.display(description="wish")
+    @admin.display(description=_("wish"))
     def window(self, obj):
         if obj.venue.uses_nights:
-            when = f"{obj.nights} night{'s' if obj.nights != 1 else ''}"
+            when = ngettext("%(count)s night", "%(count)s nights", obj.nights) % {"count": obj.nights}
         elif obj.earliest == obj.latest:
             when = f"{obj.earliest:%H:%M}"
         else:
@@ -479,26 +518,26 @@ class WaitlistEntryAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         where = obj.space.name if obj.space_id else obj.category
         return f"{when}, {where}" if where else when
 
-    @admin.display(description="guest", ordering="guest__email")
+    @admin.display(description=_("guest"), ordering="guest__email")
     def guest_words(self, obj):
         return " · ".join(part for part in (obj.guest.name, obj.guest.email, obj.guest.phone) if part)
 
-    @admin.display(description="place in line")
+    @admin.display(description=_("place in line"))
     def place(self, obj):
         return obj.ahead + 1 if obj.status == WaitlistEntry.Status.WAITING else "—"
 
     def _local(self, obj, moment):
         return f"{moment.astimezone(obj.venue.zone):%a %d %b %H:%M}" if moment else "—"
 
-    @admin.display(description="offered (venue's time)", ordering="offered_at")
+    @admin.display(description=_("offered (venue's time)"), ordering="offered_at")
     def local_offered_at(self, obj):
         return self._local(obj, obj.offered_at)
 
-    @admin.display(description="joined (venue's time)", ordering="created_at")
+    @admin.display(description=_("joined (venue's time)"), ordering="created_at")
     def local_created_at(self, obj):
         return self._local(obj, obj.created_at)
 
-    @admin.display(description="offer", ordering="offer__reference")
+    @admin.display(description=_("offer"), ordering="offer__reference")
     def offer_link(self, obj):
         if obj.offer is None:
             return "—"
@@ -515,7 +554,7 @@ class WaitlistEntryAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
         # Nothing on the page can be edited; "change" is what the action needs.
         return super().has_change_permission(request, obj) and obj is None
 
-    @admin.action(description="Offer a place now", permissions=["change"])
+    @admin.action(description=_("Offer a place now"), permissions=["change"])
     def offer_place_now(self, request, queryset):
         for entry in queryset.order_by("created_at", "pk"):
             try:
@@ -523,7 +562,11 @@ class WaitlistEntryAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
             except (BookingError, TwoFactorRequired) as error:
                 self.message_user(request, f"{entry}: {error.message}", messages.WARNING)
             else:
-                self.message_user(request, f"{entry}: offered {offer_words(offered)}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(entry)s: offered %(offer)s.") % {"entry": entry, "offer": offer_words(offered)},
+                    messages.SUCCESS,
+                )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from reservations.ics import ExportEvent, export_calendar
 from reservations.models import Block, SpaceClaim
@@ -92,12 +93,16 @@ def _events(venue: Venue, spaces: list[Space], *, now: datetime, for_staff: bool
     events = []
     seen_blocks = set()
     for claim in _claims(spaces, start, end, now):
-        room = f"{claim.space.name}: " if for_staff else ""
+        room = claim.space.name
         if claim.reservation_id:
             reservation = claim.reservation
             first, last = _span(venue, reservation.starts_at, reservation.ends_at)
             what = (
-                _("%(room)sbooked, %(reference)s, %(guests)s guests")
+                ngettext(
+                    "%(room)s: booked, %(reference)s, %(guests)s guest",
+                    "%(room)s: booked, %(reference)s, %(guests)s guests",
+                    reservation.party_size,
+                )
                 % {"room": room, "reference": reservation.reference, "guests": reservation.party_size}
                 if for_staff
                 else _("Not available")
@@ -113,7 +118,7 @@ def _events(venue: Venue, spaces: list[Space], *, now: datetime, for_staff: bool
                 else (claim.starts_at, claim.ends_at - claim.space.buffer(venue))
             )
             what = (
-                _("%(room)sblocked by %(feed)s") % {"room": room, "feed": block.feed.name}
+                _("%(room)s: blocked by %(feed)s") % {"room": room, "feed": block.feed.name}
                 if for_staff
                 else _("Not available")
             )

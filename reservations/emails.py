@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -104,7 +104,7 @@ def calendar_file(reservation: Reservation) -> bytes:
     event.add("dtend", reservation.ends_at.astimezone(venue.zone))
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if venue.uses_nights else "OPAQUE")
-    event.add("summary", f"{venue.name}: {what_words(reservation)}")
+    event.add("summary", _("%(venue)s: %(what)s") % {"venue": venue.name, "what": what_words(reservation)})
     event.add("organizer", _organizer(venue))
     if venue.address:
         event.add("location", venue.address.replace("\n", ", "))
@@ -193,13 +193,27 @@ def _subject(message: OutgoingMessage, context: dict) -> str:
     return " ".join(render_to_string(f"emails/{message.kind}_subject.txt", context).split())
 
 
+def message_language(message: OutgoingMessage) -> str:
+    """The language a message is written in: its guest's as it is when it is sent (a German guest's
+    reminder is German whatever the worker's own locale), else the venue's. Staff messages: the venue's."""
+    about = message.reservation or message.waitlist_entry
+    guest = getattr(about, "guest", None) if about is not None else None
+    language = getattr(guest, "language", "") if guest is not None else ""
+    return language or _venue(message).language
+
+
 def render_subject(message: OutgoingMessage) -> str:
     """The message's subject line as it was (or will be) sent, for a guest's data export."""
-    with timezone.override(_venue(message).zone):
+    with timezone.override(_venue(message).zone), translation.override(message_language(message)):
         return settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _subject(message, _context(message))
 
 
 def build_message(message: OutgoingMessage) -> EmailMultiAlternatives:
+    with translation.override(message_language(message)):
+        return _build_message(message)
+
+
+def _build_message(message: OutgoingMessage) -> EmailMultiAlternatives:
     reservation = message.reservation
     venue = _venue(message)
     context = _context(message)

@@ -64,64 +64,80 @@ class ReservationQuerySet(models.QuerySet):
 
 class Reservation(models.Model):
     class Status(models.TextChoices):
-        HELD = "held", "Held"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
-        COMPLETED = "completed", "Completed"
-        NO_SHOW = "no_show", "No-show"
+        HELD = "held", _("Held")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+        COMPLETED = "completed", _("Completed")
+        NO_SHOW = "no_show", _("No-show")
 
     ACTIVE_STATUSES = (Status.HELD, Status.CONFIRMED)
 
-    reference = models.CharField(max_length=14, unique=True, default=new_reference, editable=False)
+    reference = models.CharField(_("reference"), max_length=14, unique=True, default=new_reference, editable=False)
     guest = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reservations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reservations",
+        verbose_name=_("guest"),
     )
-    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="reservations")
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    party_size = models.PositiveIntegerField()
+    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("space"))
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    party_size = models.PositiveIntegerField(_("party size"))
     requested_category = models.CharField(
-        max_length=100, blank=True, help_text="The category the guest asked for, when the venue assigns the space."
+        _("requested category"),
+        max_length=100,
+        blank=True,
+        help_text=_("The category the guest asked for, when the venue assigns the space."),
     )
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.HELD)
-    hold_expires_at = models.DateTimeField(null=True, blank=True)
-    notes = models.TextField("guest notes", blank=True, max_length=1000)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.HELD)
+    hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+    notes = models.TextField(_("guest notes"), blank=True, max_length=1000)
     # Who is coming, when not the account's holder (booking for someone else): the name the host
     # greets and the phone the venue calls. Filled from the guest's profile when left empty.
     contact_name = models.CharField(_("name for the booking"), max_length=150, blank=True, db_default="")
     contact_phone = models.CharField(_("phone for the booking"), max_length=32, blank=True, db_default="")
-    price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2, default=0)
     amount_due = models.DecimalField(
-        "paid online up front",
+        _("paid online up front"),
         max_digits=10,
         decimal_places=2,
         default=0,
-        help_text="What the guest was asked to pay on booking (deposit or prepayment); 0 when nothing.",
+        help_text=_("What the guest was asked to pay on booking (deposit or prepayment); 0 when nothing."),
     )
-    currency = models.CharField(max_length=3, default="EUR")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
     )
-    cancellation_reason = models.CharField(max_length=500, blank=True)
+    cancellation_reason = models.CharField(_("cancellation reason"), max_length=500, blank=True)
     # On the day, the host notes when the party came in and when it sat down (the status stays confirmed).
-    arrived_at = models.DateTimeField(null=True, blank=True)
-    seated_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    seated_at = models.DateTimeField(_("seated at"), null=True, blank=True)
     idempotency_key = models.CharField(
+        _("idempotency key"),
         max_length=100,
         blank=True,
         db_default="",  # also for rows written by SQL (bench/data.py)
         editable=False,
-        help_text="The Idempotency-Key of the API request that made it: a retry with the same key gets it back.",
+        help_text=_("The Idempotency-Key of the API request that made it: a retry with the same key gets it back."),
     )
 
     objects = ReservationQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at", "pk"]
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
         constraints = [
             models.CheckConstraint(
                 condition=Q(starts_at__lt=models.F("ends_at")), name="reservation_starts_before_end"
@@ -204,9 +220,9 @@ class Block(models.Model):
     and the block lists them until the booking is moved or a manager marks it resolved.
     (reservations/services/channels.py)"""
 
-    feed = models.ForeignKey(CalendarFeed, on_delete=models.CASCADE, related_name="blocks")
+    feed = models.ForeignKey(CalendarFeed, on_delete=models.CASCADE, related_name="blocks", verbose_name=_("feed"))
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="blocks", verbose_name=_("room"))
-    key = models.CharField(max_length=400, help_text=_("The event's UID (and occurrence) in the feed."))
+    key = models.CharField(_("key"), max_length=400, help_text=_("The event's UID (and occurrence) in the feed."))
     summary = models.CharField(_("channel's summary"), max_length=200, blank=True)
     starts_on = models.DateField(_("first night"))
     ends_on = models.DateField(_("departure"))
@@ -216,17 +232,23 @@ class Block(models.Model):
         blank=True,
         help_text=_("Our confirmed bookings on the same nights: [{reference, arrival, departure}]."),
     )
-    conflict_since = models.DateTimeField(null=True, blank=True)
+    conflict_since = models.DateTimeField(_("conflict since"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("conflict resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["space", "starts_on", "pk"]
         verbose_name = _("channel block")
+        verbose_name_plural = _("channel blocks")
         constraints = [
             models.UniqueConstraint(fields=["feed", "key"], name="block_one_per_event"),
             models.CheckConstraint(condition=Q(starts_on__lt=models.F("ends_on")), name="block_has_nights"),
@@ -269,17 +291,28 @@ class SpaceClaim(models.Model):
     `active` follows the booking's status (reservations/services/transitions.py): held or confirmed.
     """
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="claims")
-    block = models.ForeignKey(Block, on_delete=models.CASCADE, null=True, blank=True, related_name="claims")
-    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="claims")
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField(help_text="The booking's end plus the space's buffer.")
-    active = models.BooleanField(default=True)
+    reservation = models.ForeignKey(
+        Reservation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="claims",
+        verbose_name=_("reservation"),
+    )
+    block = models.ForeignKey(
+        Block, on_delete=models.CASCADE, null=True, blank=True, related_name="claims", verbose_name=_("block")
+    )
+    space = models.ForeignKey(Space, on_delete=models.PROTECT, related_name="claims", verbose_name=_("space"))
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"), help_text=_("The booking's end plus the space's buffer."))
+    active = models.BooleanField(_("active"), default=True)
 
     objects = SpaceClaimQuerySet.as_manager()
 
     class Meta:
         ordering = ["reservation", "space"]
+        verbose_name = _("space claim")
+        verbose_name_plural = _("space claims")
         constraints = [
             ExclusionConstraint(
                 name="claim_no_overlap",
@@ -288,7 +321,7 @@ class SpaceClaim(models.Model):
                     (TsTzRange("starts_at", "ends_at", models.Value("[)")), RangeOperators.OVERLAPS),
                 ],
                 condition=Q(active=True),
-                violation_error_message="This space is already taken for an overlapping period.",
+                violation_error_message=_("This space is already taken for an overlapping period."),
             ),
             models.UniqueConstraint(fields=["reservation", "space"], name="claim_one_per_space"),
             models.CheckConstraint(condition=Q(starts_at__lt=models.F("ends_at")), name="claim_starts_before_end"),
@@ -304,7 +337,7 @@ class SpaceClaim(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.space} for {self.reservation or self.block}"
+        return _("%(space)s for %(holder)s") % {"space": self.space, "holder": self.reservation or self.block}
 
 
 class WaitlistEntry(models.Model):
@@ -313,40 +346,51 @@ class WaitlistEntry(models.Model):
     is offered it: a hold for the venue's offer window (reservations/services/waitlist.py)."""
 
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        OFFERED = "offered", "Offered a place"
-        BOOKED = "booked", "Booked"
-        LEFT = "left", "Left the waitlist"
-        LAPSED = "lapsed", "Offer not taken"
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("Offered a place")
+        BOOKED = "booked", _("Booked")
+        LEFT = "left", _("Left the waitlist")
+        LAPSED = "lapsed", _("Offer not taken")
 
     OPEN_STATUSES = (Status.WAITING, Status.OFFERED)
 
-    guest = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries")
-    venue = models.ForeignKey("spaces.Venue", on_delete=models.CASCADE, related_name="waitlist_entries")
+    guest = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries", verbose_name=_("guest")
+    )
+    venue = models.ForeignKey(
+        "spaces.Venue", on_delete=models.CASCADE, related_name="waitlist_entries", verbose_name=_("venue")
+    )
     space = models.ForeignKey(
         Space,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="+",
-        help_text="A session's space, or the space the guest picks.",
+        help_text=_("A session's space, or the space the guest picks."),
+        verbose_name=_("space"),
     )
-    category = models.CharField(max_length=100, blank=True)
-    day = models.DateField(help_text="The date, in the venue's time zone.")
-    earliest = models.TimeField(help_text="The earliest start the guest would take, local time.")
-    latest = models.TimeField(help_text="The latest start the guest would take, local time.")
-    party_size = models.PositiveIntegerField()
-    nights = models.PositiveIntegerField(default=1, help_text="For a stay: the nights from `day`.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
-    created_at = models.DateTimeField(auto_now_add=True)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    day = models.DateField(_("day"), help_text=_("The date, in the venue's time zone."))
+    earliest = models.TimeField(_("earliest"), help_text=_("The earliest start the guest would take, local time."))
+    latest = models.TimeField(_("latest"), help_text=_("The latest start the guest would take, local time."))
+    party_size = models.PositiveIntegerField(_("party size"))
+    nights = models.PositiveIntegerField(_("nights"), default=1, help_text=_("For a stay: the nights from `day`."))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     offer = models.OneToOneField(
-        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="waitlist_entry"
+        Reservation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="waitlist_entry",
+        verbose_name=_("offer"),
     )
-    offered_at = models.DateTimeField(null=True, blank=True)
+    offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
-        verbose_name_plural = "waitlist entries"
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist entries")
         constraints = [
             models.CheckConstraint(condition=Q(party_size__gte=1), name="waitlist_party_size_positive"),
             models.CheckConstraint(condition=Q(earliest__lte=models.F("latest")), name="waitlist_window_ordered"),
@@ -360,38 +404,56 @@ class WaitlistEntry(models.Model):
         indexes = [models.Index(fields=["venue", "day", "status", "created_at"], name="waitlist_line")]
 
     def __str__(self):
-        return f"{self.guest} for {self.party_size} at {self.venue} on {self.day}"
+        return _("%(guest)s for %(party_size)s at %(venue)s on %(day)s") % {
+            "guest": self.guest,
+            "party_size": self.party_size,
+            "venue": self.venue,
+            "day": self.day,
+        }
 
 
 class ReservationEvent(models.Model):
     """One change in a reservation's life, with who made it: the history guests and staff see."""
 
     class Kind(models.TextChoices):
-        HELD = "held", "Held"
-        CONFIRMED = "confirmed", "Confirmed"
-        MODIFIED = "modified", "Modified"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Hold expired"
-        COMPLETED = "completed", "Completed"
-        NO_SHOW = "no_show", "Marked no-show"
-        ARRIVED = "arrived", "Arrived"
-        SEATED = "seated", "Seated"
-        PAID = "paid", "Paid"
-        REFUND = "refund", "Refund"
+        HELD = "held", _("Held")
+        CONFIRMED = "confirmed", _("Confirmed")
+        MODIFIED = "modified", _("Modified")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Hold expired")
+        COMPLETED = "completed", _("Completed")
+        NO_SHOW = "no_show", _("Marked no-show")
+        ARRIVED = "arrived", _("Arrived")
+        SEATED = "seated", _("Seated")
+        PAID = "paid", _("Paid")
+        REFUND = "refund", _("Refund")
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, related_name="events", verbose_name=_("reservation")
     )
-    at = models.DateTimeField(auto_now_add=True)
-    details = models.JSONField(default=dict, blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
+        verbose_name = _("reservation event")
+        verbose_name_plural = _("reservation events")
 
     def __str__(self):
-        return f"{self.reservation} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+        return _("%(reservation)s %(kind)s at %(at)s") % {
+            "reservation": self.reservation,
+            "kind": self.kind,
+            "at": f"{self.at:%Y-%m-%d %H:%M}",
+        }
 
 
 class OutgoingMessage(models.Model):
@@ -403,48 +465,67 @@ class OutgoingMessage(models.Model):
     """
 
     class Kind(models.TextChoices):
-        CONFIRMED = "confirmed", "Confirmation"
-        MODIFIED = "modified", "Modification"
-        CANCELLED = "cancelled", "Cancellation"
-        HOLD_EXPIRED = "hold_expired", "Hold expired"
-        REMINDER = "reminder", "Reminder"
-        PAYMENT_REFUNDED = "payment_refunded", "Payment refunded (slot gone)"
-        WAITLIST_OFFER = "waitlist_offer", "Waitlist: a place is offered"
-        WAITLIST_LAPSED = "waitlist_lapsed", "Waitlist: the offer was not taken"
-        WAITLIST_JOINED = "waitlist_joined", "Waitlist: joined"
-        CALENDAR_CONFLICT = "calendar_conflict", "To managers: a channel sold nights we had sold"
+        CONFIRMED = "confirmed", _("Confirmation")
+        MODIFIED = "modified", _("Modification")
+        CANCELLED = "cancelled", _("Cancellation")
+        HOLD_EXPIRED = "hold_expired", _("Hold expired")
+        REMINDER = "reminder", _("Reminder")
+        PAYMENT_REFUNDED = "payment_refunded", _("Payment refunded (slot gone)")
+        WAITLIST_OFFER = "waitlist_offer", _("Waitlist: a place is offered")
+        WAITLIST_LAPSED = "waitlist_lapsed", _("Waitlist: the offer was not taken")
+        WAITLIST_JOINED = "waitlist_joined", _("Waitlist: joined")
+        CALENDAR_CONFLICT = "calendar_conflict", _("To managers: a channel sold nights we had sold")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed (gave up)"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (gave up)")
 
     reservation = models.ForeignKey(
-        Reservation, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+        Reservation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("reservation"),
     )
     # A message about a wish on the waitlist rather than a booking (the guest joined the line).
     waitlist_entry = models.ForeignKey(
-        WaitlistEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+        WaitlistEntry,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("waitlist entry"),
     )
     # A message to a venue's managers about a channel's block: nights a channel sold that we had sold.
-    block = models.ForeignKey(Block, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    to_email = models.EmailField()
-    context = models.JSONField(default=dict, blank=True, help_text="What the e-mail says beyond the reservation.")
-    dedupe_key = models.CharField(
-        max_length=100, unique=True, help_text="One message per key: a reminder is created once, however often asked."
+    block = models.ForeignKey(
+        Block, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", verbose_name=_("block")
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    to_email = models.EmailField(_("to email"))
+    context = models.JSONField(
+        _("context"), default=dict, blank=True, help_text=_("What the e-mail says beyond the reservation.")
+    )
+    dedupe_key = models.CharField(
+        _("dedupe key"),
+        max_length=100,
+        unique=True,
+        help_text=_("One message per key: a reminder is created once, however often asked."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due")]
         constraints = [
             models.CheckConstraint(
@@ -454,6 +535,8 @@ class OutgoingMessage(models.Model):
         ]
 
     def __str__(self):
-        return (
-            f"{self.get_kind_display()} for {self.reservation or self.waitlist_entry or self.block} to {self.to_email}"
-        )
+        return _("%(kind)s for %(about)s to %(email)s") % {
+            "kind": self.get_kind_display(),
+            "about": self.reservation or self.waitlist_entry or self.block,
+            "email": self.to_email,
+        }

@@ -46,7 +46,7 @@ from reservations.selectors import (
 )
 from reservations.services import rules
 from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE
-from spaces.models import Closure, Combination, OpeningHours, Session, Space, Venue
+from spaces.models import Closure, Combination, Session, Space, Venue
 
 # How many free starts the search offers per venue on each side of the asked time.
 TIMES_BEFORE = 3
@@ -283,15 +283,25 @@ def _plan(venue_rules: VenueRules, day: date, party_size: int, nights: int, now:
     return plan
 
 
+def closed_on_words(weekday: int) -> str:
+    """'%(venue)s is closed on Mondays.' for weekday 0 (Monday) to 6: one whole sentence a day."""
+    return (
+        _("%(venue)s is closed on Mondays."),
+        _("%(venue)s is closed on Tuesdays."),
+        _("%(venue)s is closed on Wednesdays."),
+        _("%(venue)s is closed on Thursdays."),
+        _("%(venue)s is closed on Fridays."),
+        _("%(venue)s is closed on Saturdays."),
+        _("%(venue)s is closed on Sundays."),
+    )[weekday]
+
+
 def _no_start_reason(venue_rules: VenueRules, day: date, now: datetime) -> str:
     """Why a venue has no start at all on `day`: closed that weekday, beyond its booking window."""
     venue = venue_rules.venue
     hours = venue_rules.setup.hours
     if not venue.uses_nights and hours and not any(entry.weekday == day.weekday() for entry in hours):
-        return _("%(venue)s is closed on %(weekday)ss.") % {
-            "venue": venue.name,
-            "weekday": OpeningHours.Weekday(day.weekday()).label,
-        }
+        return closed_on_words(day.weekday()) % {"venue": venue.name}
     last_day = (now + timedelta(days=venue.max_advance_days)).astimezone(venue.zone).date()
     if day > last_day:
         return _("%(venue)s takes bookings up to %(days)s days ahead.") % {

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.replica import lag_tolerant
 from reservations import capacity
@@ -129,7 +131,9 @@ def venue_availability(
     """
     now = now or timezone.now()
     if not 1 <= party_size <= MAX_PARTY_SIZE:
-        raise PolicyViolation(f"Party size must be between 1 and {MAX_PARTY_SIZE}.", field="party_size")
+        raise PolicyViolation(
+            _("Party size must be between 1 and %(most)s.") % {"most": MAX_PARTY_SIZE}, field="party_size"
+        )
     rules.check_online_limit(venue, party_size, staff=staff)
     result = Availability(venue=venue, day=day, party_size=party_size)
     setup = setup or rules.setup(venue)
@@ -145,14 +149,16 @@ def venue_availability(
     if venue.uses_nights:
         nights = 1 if nights is None else nights
         if not 1 <= nights <= MAX_NIGHTS:
-            raise PolicyViolation(f"A stay lasts 1 to {MAX_NIGHTS} nights.", field="nights")
+            raise PolicyViolation(_("A stay lasts 1 to %(most)s nights.") % {"most": MAX_NIGHTS}, field="nights")
         result.nights = nights
         candidates = [Slot(*stay_period(venue, day, nights))]
     else:
         turns = {turn.minutes for turn in setup.turn_times if turn.covers(party_size)}
         if duration is not None and duration not in {*venue.durations(), *turns}:
             allowed = ", ".join(str(minutes) for minutes in sorted({*venue.durations(), *turns}))
-            raise PolicyViolation(f"Choose a duration of {allowed} minutes.", field="duration")
+            raise PolicyViolation(
+                _("Choose a duration of %(allowed)s minutes.") % {"allowed": allowed}, field="duration"
+            )
         candidates = _slot_candidates(setup, day, party_size, duration)
         # Where turn times set the length it follows the party (and shift): each slot has its own end.
         result.duration = duration if duration is not None or turns else venue.default_duration_minutes
@@ -450,8 +456,10 @@ class Service:
     @property
     def times(self) -> str:
         """'18:00–01:00 (next day)' in the venue's zone."""
-        next_day = " (next day)" if self.ends_at.date() != self.starts_at.date() else ""
-        return f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}{next_day}"
+        times = {"start": f"{self.starts_at:%H:%M}", "end": f"{self.ends_at:%H:%M}"}
+        if self.ends_at.date() != self.starts_at.date():
+            return _("%(start)s–%(end)s (next day)") % times
+        return f"{times['start']}–{times['end']}"
 
     @property
     def label(self) -> str:
@@ -496,7 +504,7 @@ def sheet_services(setup: capacity.Setup, day: date) -> list[Service]:
     else:
         start = local_datetime(venue, day, datetime.min.time())
         end = local_datetime(venue, day + timedelta(days=1), datetime.min.time())
-    return [*services, Service(WHOLE_DAY, "Whole day", start, end)]
+    return [*services, Service(WHOLE_DAY, _("Whole day"), start, end)]
 
 
 def default_service(services: list[Service], *, day: date, today: date, now: datetime) -> Service:
@@ -600,7 +608,11 @@ class SessionSeats:
     def words(self) -> str:
         """'Pasta class 10:00–13:00 — 7 of 12 seats taken'."""
         when = f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
-        return f"{self.space.name} {when} — {self.taken} of {self.seats} seats taken"
+        return ngettext(
+            "%(space)s %(when)s — %(taken)s of %(seats)s seat taken",
+            "%(space)s %(when)s — %(taken)s of %(seats)s seats taken",
+            self.seats,
+        ) % {"space": self.space.name, "when": when, "taken": self.taken, "seats": self.seats}
 
 
 def _session_seats(venue: Venue, day: date, start: datetime, end: datetime, found: list[Reservation]):

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from core.formats import DATE_WITH_DAY, TIME, money
 from reservations.models import Reservation, ReservationEvent
@@ -20,29 +20,42 @@ def duration_words(minutes: float) -> str:
     hours, rest = divmod(int(minutes), 60)
     parts = []
     if hours:
-        parts.append("1 hour" if hours == 1 else f"{hours} hours")
+        parts.append(ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours})
     if rest or not hours:
-        parts.append("1 minute" if rest == 1 else f"{rest} minutes")
-    return " ".join(parts)
+        parts.append(ngettext("%(count)s minute", "%(count)s minutes", rest) % {"count": rest})
+    if len(parts) == 2:
+        return _("%(hours)s %(minutes)s") % {"hours": parts[0], "minutes": parts[1]}
+    return parts[0]
 
 
 def contact_words(venue: Venue) -> str:
     """How a guest reaches the venue, for a request the site cannot take: "contact Trattoria Aurora
     (+49 30 1234567, tavola@example.com)", or just its name when it published neither."""
     ways = ", ".join(way for way in (venue.phone, venue.email) if way)
-    return f"contact {venue.name}" + (f" ({ways})" if ways else "")
+    if ways:
+        return _("contact %(venue)s (%(ways)s)") % {"venue": venue.name, "ways": ways}
+    return _("contact %(venue)s") % {"venue": venue.name}
+
+
+def space_kind(venue: Venue) -> str:
+    """What a guest books here, untranslated: "table" (restaurants), "room" (hotels, meeting rooms)
+    or, where nothing more fitting is known, "space" (a key for whole sentences, not words to show)."""
+    if venue.uses_nights or venue.kind == Venue.Kind.MEETING_ROOMS:
+        return "room"
+    if venue.kind == Venue.Kind.RESTAURANT:
+        return "table"
+    return "space"
 
 
 def space_noun(venue: Venue, plural: bool = False) -> str:
     """What a guest books here, in their words: a table (restaurants), a room (hotels, meeting rooms)
     or, where nothing more fitting is known, a space."""
-    if venue.uses_nights or venue.kind == Venue.Kind.MEETING_ROOMS:
-        noun = "room"
-    elif venue.kind == Venue.Kind.RESTAURANT:
-        noun = "table"
-    else:
-        noun = "space"
-    return f"{noun}s" if plural else noun
+    kind = space_kind(venue)
+    if kind == "room":
+        return pgettext("what a guest books", "rooms") if plural else pgettext("what a guest books", "room")
+    if kind == "table":
+        return pgettext("furniture", "tables") if plural else pgettext("furniture", "table")
+    return pgettext("what a guest books", "spaces") if plural else pgettext("what a guest books", "space")
 
 
 def what_words(reservation: Reservation) -> str:
@@ -51,10 +64,17 @@ def what_words(reservation: Reservation) -> str:
     if venue.uses_nights:
         nights = reservation.nights
         room = reservation.space.category or reservation.space.name
-        return f"{room}, {nights} night{'s' if nights != 1 else ''} for {reservation.party_size}"
+        return ngettext(
+            "%(room)s, %(nights)s night for %(party)s", "%(room)s, %(nights)s nights for %(party)s", nights
+        ) % {"room": room, "nights": nights, "party": reservation.party_size}
     if venue.assigns_spaces:
-        return f"a table for {reservation.party_size}"
-    return f"{reservation.space.name} for {reservation.party_size}"
+        return ngettext("a table for %(party)s", "a table for %(party)s", reservation.party_size) % {
+            "party": reservation.party_size
+        }
+    return ngettext("%(space)s for %(party)s", "%(space)s for %(party)s", reservation.party_size) % {
+        "space": reservation.space.name,
+        "party": reservation.party_size,
+    }
 
 
 def summary(reservation: Reservation) -> str:
@@ -63,14 +83,21 @@ def summary(reservation: Reservation) -> str:
     start, end = reservation.starts_at.astimezone(venue.zone), reservation.ends_at.astimezone(venue.zone)
     if venue.uses_nights:
         nights = reservation.nights
-        when = (
-            f"{date_format(start, DATE_WITH_DAY)} – {date_format(end, DATE_WITH_DAY)} "
-            f"({nights} night{'s' if nights != 1 else ''})"
-        )
+        when = ngettext(
+            "%(arrival)s – %(departure)s (%(nights)s night)", "%(arrival)s – %(departure)s (%(nights)s nights)", nights
+        ) % {
+            "arrival": date_format(start, DATE_WITH_DAY),
+            "departure": date_format(end, DATE_WITH_DAY),
+            "nights": nights,
+        }
     else:
         when = f"{date_format(start, DATE_WITH_DAY)} {date_format(start, TIME)}–{date_format(end, TIME)}"
     guests = reservation.party_size
-    return f"{when}, {reservation.spaces_words}, {guests} guest{'s' if guests != 1 else ''}"
+    return ngettext("%(when)s, %(spaces)s, %(count)s guest", "%(when)s, %(spaces)s, %(count)s guests", guests) % {
+        "when": when,
+        "spaces": reservation.spaces_words,
+        "count": guests,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,16 +116,16 @@ def history_words(event: ReservationEvent, venue: Venue) -> str:
         if details.get("to_pay_at_the_venue"):
             due = money(details["to_pay_at_the_venue"], venue.currency)
             what = ", ".join(filter(None, [what, _("%(amount)s to pay at the venue") % {"amount": due}]))
-        return f"{label}: {what}" if what else label
+        return _("%(label)s: %(what)s") % {"label": label, "what": what} if what else label
     if event.kind == Kind.CONFIRMED:
         with_words = _given_words(details.get("given") or [])
         if details.get("payment_waived"):
             with_words.append(_("to be paid at the venue"))
         return ", ".join([label, *with_words])
     if event.kind in (Kind.PAID, Kind.REFUND) and details.get("amount") and details.get("currency"):
-        return f"{label}: {money(details['amount'], details['currency'])}"
+        return _("%(label)s: %(what)s") % {"label": label, "what": money(details["amount"], details["currency"])}
     if event.kind == Kind.CANCELLED and details.get("reason"):
-        return f"{label}: {details['reason']}"
+        return _("%(label)s: %(what)s") % {"label": label, "what": details["reason"]}
     return label
 
 

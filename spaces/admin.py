@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 from spaces.admin_scope import VenueScoped, VenueScopedInline, VenueTimeZoneAdmin, local_wall_time
@@ -46,8 +47,12 @@ def area_error(venue: Venue | None, area: str) -> str | None:
     categories = venue_categories(venue.pk)
     if area in categories:
         return None
-    known = ", ".join(f"“{category}”" for category in categories) or "none yet"
-    return f"No space of {venue} has the category “{area}”; its categories are {known}."
+    known = ", ".join(f"“{category}”" for category in categories) or _("none yet")
+    return _("No space of %(venue)s has the category “%(area)s”; its categories are %(known)s.") % {
+        "venue": venue,
+        "area": area,
+        "known": known,
+    }
 
 
 class AreaFormMixin:
@@ -92,7 +97,9 @@ class VenuePageFormSet(forms.BaseInlineFormSet):
                 for thing in chosen:
                     if str(thing.pk) in deleted:
                         form.add_error(
-                            field, f"“{thing.name}” is deleted on this page: delete this row too, or keep it."
+                            field,
+                            _("“%(name)s” is deleted on this page: delete this row too, or keep it.")
+                            % {"name": thing.name},
                         )
                         break
 
@@ -163,9 +170,9 @@ class CombinationForm(forms.ModelForm):
             return cleaned
         venue_id = self.instance.venue_id
         if len(tables) < 2:
-            self.add_error("spaces", "Choose at least two tables to push together.")
+            self.add_error("spaces", _("Choose at least two tables to push together."))
         elif venue_id is not None and any(table.venue_id != venue_id for table in tables):
-            self.add_error("spaces", "Choose tables of this venue only.")
+            self.add_error("spaces", _("Choose tables of this venue only."))
         else:
             seats = sum(table.capacity for table in tables)
             most = cleaned.get("max_party_size")
@@ -173,23 +180,26 @@ class CombinationForm(forms.ModelForm):
                 names = " + ".join(table.name for table in sorted(tables, key=lambda table: table.sort_key))
                 self.add_error(
                     "max_party_size",
-                    f"{names} seat {seats} guests together; “to guests” can be at most {seats}.",
+                    _("%(names)s seat %(seats)s guests together; “to guests” can be at most %(seats)s.")
+                    % {"names": names, "seats": seats},
                 )
         return cleaned
 
 
 def table_label(table: Space) -> str:
     """'Table 4 (4 seats, Dining room)'."""
-    area = f", {table.category}" if table.category else ""
-    return f"{table.name} ({table.capacity} seats{area})"
+    values = {"name": table.name, "seats": table.capacity, "area": table.category}
+    if table.category:
+        return _("%(name)s (%(seats)s seats, %(area)s)") % values
+    return _("%(name)s (%(seats)s seats)") % values
 
 
 class CombinationInline(SettingsInline):
     model = Combination
     form = CombinationForm
     fields = ["name", "spaces", "min_party_size", "max_party_size", "is_active"]
-    verbose_name = "combination of tables"
-    verbose_name_plural = "combined tables (tables pushed together for a bigger party)"
+    verbose_name = _("combination of tables")
+    verbose_name_plural = _("combined tables (tables pushed together for a bigger party)")
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # This venue's tables as checkboxes (not Django's "+" to add a space anywhere).
@@ -199,7 +209,7 @@ class CombinationInline(SettingsInline):
             field = forms.ModelMultipleChoiceField(
                 queryset=tables,
                 widget=forms.CheckboxSelectMultiple,
-                label="tables",
+                label=pgettext_lazy("furniture", "tables"),
                 help_text=db_field.help_text,
             )
             field.label_from_instance = table_label
@@ -218,7 +228,7 @@ class ShiftForm(forms.ModelForm):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The days it runs; none ticked: every day.",
+        help_text=_("The days it runs; none ticked: every day."),
     )
 
     class Meta:
@@ -233,13 +243,13 @@ class ShiftInline(SettingsInline):
     model = Shift
     form = ShiftForm
     fields = ["name", "starts_at", "ends_at", "weekdays"]
-    verbose_name_plural = "shifts (services such as lunch and dinner)"
+    verbose_name_plural = _("shifts (services such as lunch and dinner)")
 
 
 class TurnTimeInline(SettingsInline):
     model = TurnTime
     fields = ["shift", "min_party_size", "max_party_size", "minutes"]
-    verbose_name_plural = "turn times (how long a party of a size keeps its table)"
+    verbose_name_plural = _("turn times (how long a party of a size keeps its table)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("shift")
@@ -260,8 +270,8 @@ class PacingRuleInline(SettingsInline):
     model = PacingRule
     form = PacingRuleForm
     fields = ["shift", "area", "interval_minutes", "max_covers", "max_parties"]
-    verbose_name_plural = "pacing (most guests or parties starting per interval)"
-    empty_area_label = "— the whole venue"
+    verbose_name_plural = _("pacing (most guests or parties starting per interval)")
+    empty_area_label = _("— the whole venue")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("shift")
@@ -288,8 +298,8 @@ class ClosureInline(SettingsInline):
     model = Closure
     form = ClosureForm
     fields = ["space", "area", "starts_at", "ends_at", "repeats_yearly", "reason"]
-    verbose_name_plural = "closures (times in the venue's time zone)"
-    empty_area_label = "— (the space, or the whole venue)"
+    verbose_name_plural = _("closures (times in the venue's time zone)")
+    empty_area_label = _("— (the space, or the whole venue)")
 
 
 class NightRuleForm(forms.ModelForm):
@@ -370,7 +380,9 @@ class StayLimitInline(NightRuleInline):
 class VenueRoleForm(forms.ModelForm):
     """A role is given by e-mail address: managers add their staff without browsing every account."""
 
-    email = forms.EmailField(label="E-mail address", help_text="The member of staff's log-in; they need an account.")
+    email = forms.EmailField(
+        label=_("E-mail address"), help_text=_("The member of staff's log-in; they need an account.")
+    )
 
     class Meta:
         model = VenueRole
@@ -385,7 +397,7 @@ class VenueRoleForm(forms.ModelForm):
         email = self.cleaned_data["email"]
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            raise forms.ValidationError("No account has this e-mail address; ask them to sign up first.")
+            raise forms.ValidationError(_("No account has this e-mail address; ask them to sign up first."))
         self.instance.user = user
         return email
 
@@ -406,7 +418,7 @@ class VenueRoleInline(VenueScopedInline, admin.TabularInline):
     form = VenueRoleForm
     view_power = change_power = delete_power = Power.MANAGE_ROLES
     extra = 0
-    verbose_name_plural = "staff roles"
+    verbose_name_plural = _("staff roles")
 
 
 def calendar_url(obj) -> str:
@@ -479,19 +491,19 @@ class VenueAdmin(VenueScoped, CalendarTokenAdmin, VenueTimeZoneAdmin, admin.Mode
                 ]
             },
         ),
-        ("Booking", {"fields": ["booking_mode", "assignment"]}),
+        (pgettext_lazy("noun", "Booking"), {"fields": ["booking_mode", "assignment"]}),
         (
-            "Time slots (restaurants, meeting rooms)",
+            _("Time slots (restaurants, meeting rooms)"),
             {"fields": ["slot_interval_minutes", "default_duration_minutes", "allowed_durations"]},
         ),
         (
-            "Capacity",
+            _("Capacity"),
             {
                 "fields": ["buffer_minutes", "max_online_party_size", "waitlist", "waitlist_offer_minutes"],
-                "description": "Shifts, turn times, pacing and combined tables are set further down the page.",
+                "description": _("Shifts, turn times, pacing and combined tables are set further down the page."),
             },
         ),
-        ("Nights (hotels)", {"fields": ["check_in_time", "check_out_time"]}),
+        (_("Nights (hotels)"), {"fields": ["check_in_time", "check_out_time"]}),
         (
             _("Calendar for staff"),
             {
@@ -503,7 +515,7 @@ class VenueAdmin(VenueScoped, CalendarTokenAdmin, VenueTimeZoneAdmin, admin.Mode
             },
         ),
         (
-            "Rules",
+            _("Rules"),
             {
                 "fields": [
                     "min_lead_minutes",
@@ -532,7 +544,7 @@ class VenueAdmin(VenueScoped, CalendarTokenAdmin, VenueTimeZoneAdmin, admin.Mode
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(space_count=Count("spaces"))
 
-    @admin.display(description="spaces", ordering="space_count")
+    @admin.display(description=_("spaces"), ordering="space_count")
     def space_count(self, venue):
         return venue.space_count
 
@@ -551,8 +563,11 @@ class SessionFormSet(forms.BaseInlineFormSet):
                 continue
             form.add_error(
                 None,
-                f"Only a space sold by the seat has sessions: tick “sold by seat” for {self.instance.name}, "
-                "or delete this session.",
+                _(
+                    "Only a space sold by the seat has sessions: tick “sold by seat” for %(space)s, "
+                    "or delete this session."
+                )
+                % {"space": self.instance.name},
             )
 
 
@@ -566,7 +581,7 @@ class SessionInline(VenueScopedInline, admin.TabularInline):
     parent_venue_path = "venue"
     view_power = change_power = delete_power = Power.MANAGE_VENUE
     extra = 0
-    verbose_name_plural = "sessions (when a space sold by the seat runs, and its seats)"
+    verbose_name_plural = _("sessions (when a space sold by the seat runs, and its seats)")
 
 
 class CalendarFeedInline(VenueScopedInline, admin.TabularInline):
@@ -618,22 +633,26 @@ class ClosureAdmin(VenueScoped, VenueTimeZoneAdmin, admin.ModelAdmin):
     date_hierarchy = "starts_at"
     autocomplete_fields = ["venue", "space"]
 
-    @admin.display(description="starts (venue's time)", ordering="starts_at")
+    @admin.display(description=_("starts (venue's time)"), ordering="starts_at")
     def local_start(self, closure):
         return f"{closure.starts_at.astimezone(closure.venue.zone):%Y-%m-%d %H:%M} ({closure.venue.time_zone})"
 
-    @admin.display(description="ends (venue's time)", ordering="ends_at")
+    @admin.display(description=_("ends (venue's time)"), ordering="ends_at")
     def local_end(self, closure):
         return f"{closure.ends_at.astimezone(closure.venue.zone):%Y-%m-%d %H:%M} ({closure.venue.time_zone})"
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        zone = obj.venue.time_zone if obj else "the venue's time zone"
         for name in ("starts_at", "ends_at"):
-            form.base_fields[name].help_text = f"In {zone}."
+            form.base_fields[name].help_text = (
+                _("In %(zone)s.") % {"zone": obj.venue.time_zone} if obj else _("In the venue's time zone.")
+            )
         if obj is not None:
-            known = ", ".join(f"“{category}”" for category in venue_categories(obj.venue_id)) or "none yet"
-            form.base_fields["area"].help_text = f"{Closure._meta.get_field('area').help_text} Categories: {known}."
+            known = ", ".join(f"“{category}”" for category in venue_categories(obj.venue_id)) or _("none yet")
+            form.base_fields["area"].help_text = _("%(help)s Categories: %(known)s.") % {
+                "help": Closure._meta.get_field("area").help_text,
+                "known": known,
+            }
         return form
 
 

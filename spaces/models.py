@@ -15,12 +15,13 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 
 def validate_time_zone(value):
     if value not in zoneinfo.available_timezones():
         raise ValidationError(
-            "“%(value)s” is not a known time zone; use an IANA name such as Europe/Berlin.",
+            _("“%(value)s” is not a known time zone; use an IANA name such as Europe/Berlin."),
             params={"value": value},
         )
 
@@ -41,11 +42,11 @@ def default_refund_policy():
 
 
 class PaymentMode(models.TextChoices):
-    NONE = "none", "No online payment"
-    DEPOSIT_PER_GUEST = "deposit_per_guest", "Deposit per guest"
-    DEPOSIT_PERCENT = "deposit_percent", "Deposit: a percentage of the price"
-    FIRST_NIGHT = "first_night", "The first night"
-    FULL = "full", "Full prepayment"
+    NONE = "none", _("No online payment")
+    DEPOSIT_PER_GUEST = "deposit_per_guest", _("Deposit per guest")
+    DEPOSIT_PERCENT = "deposit_percent", _("Deposit: a percentage of the price")
+    FIRST_NIGHT = "first_night", _("The first night")
+    FULL = "full", _("Full prepayment")
 
 
 class Venue(models.Model):
@@ -58,117 +59,169 @@ class Venue(models.Model):
         OTHER = "other", _("Other")
 
     class BookingMode(models.TextChoices):
-        SLOTS = "slots", "Time slots"
-        NIGHTS = "nights", "Nights"
+        SLOTS = "slots", _("Time slots")
+        NIGHTS = "nights", _("Nights")
 
     class Assignment(models.TextChoices):
-        GUEST_PICKS = "guest_picks", "The guest picks a space"
-        VENUE_ASSIGNS = "venue_assigns", "The venue assigns a space"
+        GUEST_PICKS = "guest_picks", _("The guest picks a space")
+        VENUE_ASSIGNS = "venue_assigns", _("The venue assigns a space")
 
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RESTAURANT)
-    time_zone = models.CharField(max_length=64, default="Europe/Berlin", validators=[validate_time_zone])
-    address = models.TextField(blank=True)
-    phone = models.CharField(
-        max_length=40, blank=True, help_text="Shown to guests, e.g. for a party too big to book online."
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.RESTAURANT)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )
-    email = models.EmailField("e-mail", blank=True, help_text="Shown to guests next to the phone number.")
-    description = models.TextField(blank=True)
-    is_active = models.BooleanField("bookable", default=True)
+    address = models.TextField(_("address"), blank=True)
+    phone = models.CharField(
+        _("phone"), max_length=40, blank=True, help_text=_("Shown to guests, e.g. for a party too big to book online.")
+    )
+    email = models.EmailField(_("e-mail"), blank=True, help_text=_("Shown to guests next to the phone number."))
+    description = models.TextField(_("description"), blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_(
+            "The venue's own language: its description is written in it, and guests whose "
+            "browser asks for none of ours see its pages in it."
+        ),
+    )
+    translations = models.JSONField(
+        _("descriptions in other languages"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'The description in other languages, e.g. {"de": "…", "fr": "…"}; missing ones '
+            "fall back to the description above."
+        ),
+    )
+    is_active = models.BooleanField(_("bookable"), default=True)
 
-    booking_mode = models.CharField(max_length=10, choices=BookingMode.choices, default=BookingMode.SLOTS)
+    booking_mode = models.CharField(
+        _("booking mode"), max_length=10, choices=BookingMode.choices, default=BookingMode.SLOTS
+    )
     assignment = models.CharField(
+        _("assignment"),
         max_length=20,
         choices=Assignment.choices,
         default=Assignment.VENUE_ASSIGNS,
-        help_text="A restaurant guest asks for a time, not for table 7; a hotel guest books a room "
-        "category, not room 204. Meeting rooms are usually picked by the guest.",
+        help_text=_(
+            "A restaurant guest asks for a time, not for table 7; a hotel guest books a room "
+            "category, not room 204. Meeting rooms are usually picked by the guest."
+        ),
     )
     # Slot mode.
     slot_interval_minutes = models.PositiveIntegerField(
-        default=15, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
+        _("slot interval minutes"), default=15, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
     )
     default_duration_minutes = models.PositiveIntegerField(
-        "default duration (minutes)",
+        _("default duration (minutes)"),
         default=90,
         validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
-        help_text="How long a booking lasts unless the guest picks another allowed duration (turn time).",
+        help_text=_("How long a booking lasts unless the guest picks another allowed duration (turn time)."),
     )
     allowed_durations = ArrayField(
         models.PositiveIntegerField(validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]),
         blank=True,
         default=list,
-        help_text="Other durations in minutes a guest may choose, comma separated (for example 30,60,120).",
+        help_text=_("Other durations in minutes a guest may choose, comma separated (for example 30,60,120)."),
+        verbose_name=_("allowed durations"),
     )
     # Night mode.
-    check_in_time = models.TimeField(default="15:00")
-    check_out_time = models.TimeField(default="11:00")
+    check_in_time = models.TimeField(_("check in time"), default="15:00")
+    check_out_time = models.TimeField(_("check out time"), default="11:00")
     # Rules.
     min_lead_minutes = models.PositiveIntegerField(
-        "minimum lead time (minutes)", default=60, help_text="How long before the start a booking must be made."
+        _("minimum lead time (minutes)"), default=60, help_text=_("How long before the start a booking must be made.")
     )
     max_advance_days = models.PositiveIntegerField(
-        "booking window (days)",
+        _("booking window (days)"),
         default=90,
         validators=[MinValueValidator(1)],
-        help_text="How far ahead guests may book.",
+        help_text=_("How far ahead guests may book."),
     )
     cancellation_cutoff_hours = models.PositiveIntegerField(
-        default=24, help_text="Guests may cancel until this many hours before the start."
+        _("cancellation cutoff hours"),
+        default=24,
+        help_text=_("Guests may cancel until this many hours before the start."),
     )
     modification_cutoff_hours = models.PositiveIntegerField(
-        default=24, help_text="Guests may modify until this many hours before the start."
+        _("modification cutoff hours"),
+        default=24,
+        help_text=_("Guests may modify until this many hours before the start."),
     )
     hold_minutes = models.PositiveIntegerField(
-        "hold length (minutes)",
+        _("hold length (minutes)"),
         default=10,
         validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
-        help_text="How long a slot is kept for a guest while they confirm (and pay).",
+        help_text=_("How long a slot is kept for a guest while they confirm (and pay)."),
     )
     buffer_minutes = models.PositiveIntegerField(
-        "buffer (minutes)",
+        _("buffer (minutes)"),
         default=0,
         validators=[MaxValueValidator(24 * 60)],
-        help_text="Minutes to clear and reset a table (or clean a room) after each booking before the next "
-        "may start. A space may have its own.",
+        help_text=_(
+            "Minutes to clear and reset a table (or clean a room) after each booking before the next "
+            "may start. A space may have its own."
+        ),
     )
     max_online_party_size = models.PositiveIntegerField(
-        "largest party online",
+        _("largest party online"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text="Bigger parties are asked to call or write. Empty: as many as a table or combination seats.",
+        help_text=_("Bigger parties are asked to call or write. Empty: as many as a table or combination seats."),
     )
     waitlist = models.BooleanField(
-        "waitlist", default=True, help_text="Guests may join a waitlist for a full time and are offered what frees up."
+        _("waitlist"),
+        default=True,
+        help_text=_("Guests may join a waitlist for a full time and are offered what frees up."),
     )
     waitlist_offer_minutes = models.PositiveIntegerField(
-        "waitlist offer (minutes)",
+        _("waitlist offer (minutes)"),
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
-        help_text="How long a place freed for the first guest on the waitlist is held for them to confirm.",
+        help_text=_("How long a place freed for the first guest on the waitlist is held for them to confirm."),
     )
     reminder_lead_hours = models.PositiveIntegerField(
-        default=24, help_text="The reminder e-mail goes out this many hours before the start."
+        _("reminder lead hours"),
+        default=24,
+        help_text=_("The reminder e-mail goes out this many hours before the start."),
     )
-    currency = models.CharField(max_length=3, default="EUR", help_text="ISO 4217 code, such as EUR or GBP.")
+    currency = models.CharField(
+        _("currency"), max_length=3, default="EUR", help_text=_("ISO 4217 code, such as EUR or GBP.")
+    )
     # Payment up front (Stripe Checkout). Without Stripe keys the site says "pay at the venue".
-    payment_mode = models.CharField(max_length=20, choices=PaymentMode.choices, default=PaymentMode.NONE)
+    payment_mode = models.CharField(
+        _("payment mode"), max_length=20, choices=PaymentMode.choices, default=PaymentMode.NONE
+    )
     deposit_per_guest = models.DecimalField(
-        max_digits=10, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+        _("deposit per guest"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
     )
     deposit_percent = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(100)], help_text="For a deposit that is a percentage of the price."
+        _("deposit percent"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_("For a deposit that is a percentage of the price."),
     )
     refund_policy = models.JSONField(
+        _("refund policy"),
         default=default_refund_policy,
         blank=True,
-        help_text='Refund tiers by hours before the start, e.g. [{"hours_before": 48, "percent": 100}, '
-        '{"hours_before": 24, "percent": 50}]: 100 % until 48 h before, 50 % until 24 h, nothing after.',
+        help_text=_(
+            'Refund tiers by hours before the start, e.g. [{"hours_before": 48, "percent": 100}, '
+            '{"hours_before": 24, "percent": 50}]: 100 % until 48 h before, 50 % until 24 h, nothing after.'
+        ),
     )
 
     calendar_token = models.CharField(
+        _("calendar token"),
         max_length=64,
         unique=True,
         default=new_calendar_token,
@@ -178,12 +231,23 @@ class Venue(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("venue")
+        verbose_name_plural = _("venues")
 
     def __str__(self):
         return self.name
 
     def get_absolute_url(self):
         return reverse("spaces:venue_detail", kwargs={"slug": self.slug})
+
+    def description_in(self, language: str) -> str:
+        """The description in `language` (its code, or its base: "de" for "de-at"), else the venue's own."""
+        translations = self.translations if isinstance(self.translations, dict) else {}
+        for code in (language, (language or "").split("-")[0]):
+            text = translations.get(code)
+            if isinstance(text, str) and text.strip():
+                return text
+        return self.description
 
     @cached_property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -207,19 +271,29 @@ class Venue(models.Model):
         if self.currency:
             self.currency = self.currency.upper()
             if len(self.currency) != 3 or not self.currency.isalpha():
-                errors["currency"] = "Use a three-letter currency code such as EUR."
+                errors["currency"] = _("Use a three-letter currency code such as EUR.")
         if self.booking_mode == self.BookingMode.SLOTS and self.slot_interval_minutes:
             for minutes in [self.default_duration_minutes, *(self.allowed_durations or [])]:
                 if minutes and minutes % self.slot_interval_minutes:
                     errors[
                         "allowed_durations" if minutes != self.default_duration_minutes else "default_duration_minutes"
-                    ] = f"{minutes} minutes is not a multiple of the {self.slot_interval_minutes}-minute slot interval."
+                    ] = _("%(minutes)s minutes is not a multiple of the %(interval)s-minute slot interval.") % {
+                        "minutes": minutes,
+                        "interval": self.slot_interval_minutes,
+                    }
         if self.payment_mode == PaymentMode.DEPOSIT_PER_GUEST and not self.deposit_per_guest:
-            errors["deposit_per_guest"] = "Give the deposit per guest."
+            errors["deposit_per_guest"] = _("Give the deposit per guest.")
         if self.payment_mode == PaymentMode.DEPOSIT_PERCENT and not 1 <= (self.deposit_percent or 0) <= 100:
-            errors["deposit_percent"] = "Give the deposit as a percentage from 1 to 100."
+            errors["deposit_percent"] = _("Give the deposit as a percentage from 1 to 100.")
         if self.payment_mode == PaymentMode.FIRST_NIGHT and self.booking_mode != self.BookingMode.NIGHTS:
-            errors["payment_mode"] = "“The first night” is for venues booked by the night."
+            errors["payment_mode"] = _("“The first night” is for venues booked by the night.")
+        if not isinstance(self.translations, dict) or not all(
+            code in dict(settings.LANGUAGES) and isinstance(text, str)
+            for code, text in (self.translations or {}).items()
+        ):
+            errors["translations"] = _(
+                'Give the other languages\' descriptions as {"de": "…", "fr": "…"}, with the languages %(codes)s.'
+            ) % {"codes": ", ".join(code for code, _name in settings.LANGUAGES)}
         policy_error = refund_policy_error(self.refund_policy)
         if policy_error:
             errors["refund_policy"] = policy_error
@@ -230,30 +304,34 @@ class Venue(models.Model):
 def refund_policy_error(policy) -> str | None:
     """Why a refund policy is malformed, or None."""
     if not isinstance(policy, list):
-        return "The refund policy is a list of tiers."
+        return _("The refund policy is a list of tiers.")
     for tier in policy:
         if not isinstance(tier, dict) or set(tier) != {"hours_before", "percent"}:
-            return 'Each tier is {"hours_before": hours, "percent": percent}.'
+            return _('Each tier is {"hours_before": hours, "percent": percent}.')
         hours, percent = tier["hours_before"], tier["percent"]
         if not isinstance(hours, int) or hours < 0 or not isinstance(percent, int) or not 0 <= percent <= 100:
-            return "Hours are whole numbers from 0, percentages from 0 to 100."
+            return _("Hours are whole numbers from 0, percentages from 0 to 100.")
     return None
 
 
 class Space(models.Model):
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="spaces")
-    name = models.CharField(max_length=100)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="spaces", verbose_name=_("venue"))
+    name = models.CharField(_("name"), max_length=100)
     category = models.CharField(
-        max_length=100, blank=True, help_text="A room type such as “Deluxe double”, or an area such as “Terrace”."
+        _("category"),
+        max_length=100,
+        blank=True,
+        help_text=_("A room type such as “Deluxe double”, or an area such as “Terrace”."),
     )
-    capacity = models.PositiveIntegerField("capacity (max guests)", validators=[MinValueValidator(1)])
-    min_party_size = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    capacity = models.PositiveIntegerField(_("capacity (max guests)"), validators=[MinValueValidator(1)])
+    min_party_size = models.PositiveIntegerField(_("min party size"), default=1, validators=[MinValueValidator(1)])
     price = models.DecimalField(
+        _("price"),
         max_digits=10,
         decimal_places=2,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="Per booking in slot mode, per night in night mode, per seat where sold by the seat. May be zero.",
+        help_text=_("Per booking in slot mode, per night in night mode, per seat where sold by the seat. May be zero."),
     )
 
     class PricePer(models.TextChoices):
@@ -270,21 +348,25 @@ class Space(models.Model):
             "By the night or by the seat, the price is per night or per seat."
         ),
     )
-    sort_key = models.CharField(max_length=300, editable=False, default="", db_default="")
+    sort_key = models.CharField(_("sort key"), max_length=300, editable=False, default="", db_default="")
     sold_by_seat = models.BooleanField(
+        _("sold by seat"),
         default=False,
-        help_text="A class, tour or tasting menu: sold by the seat in its sessions, a party taking a seat per guest.",
+        help_text=_(
+            "A class, tour or tasting menu: sold by the seat in its sessions, a party taking a seat per guest."
+        ),
     )
-    is_active = models.BooleanField("bookable", default=True)
-    description = models.TextField(blank=True)
+    is_active = models.BooleanField(_("bookable"), default=True)
+    description = models.TextField(_("description"), blank=True)
     buffer_minutes = models.PositiveIntegerField(
-        "buffer (minutes)",
+        _("buffer (minutes)"),
         null=True,
         blank=True,
         validators=[MaxValueValidator(24 * 60)],
-        help_text="Minutes to reset this space after a booking. Empty: the venue's buffer.",
+        help_text=_("Minutes to reset this space after a booking. Empty: the venue's buffer."),
     )
     calendar_token = models.CharField(
+        _("calendar token"),
         max_length=64,
         unique=True,
         default=new_calendar_token,
@@ -297,6 +379,8 @@ class Space(models.Model):
     class Meta:
         # sort_key: the name in natural order, so Table 9 comes before Table 10 everywhere.
         ordering = ["venue", "category", "capacity", "sort_key", "name"]
+        verbose_name = _("space")
+        verbose_name_plural = _("spaces")
         constraints = [
             models.UniqueConstraint(fields=["venue", "name"], name="space_name_unique_per_venue"),
             models.CheckConstraint(condition=models.Q(capacity__gte=1), name="space_capacity_positive"),
@@ -326,7 +410,10 @@ class Space(models.Model):
     def clean(self):
         if self.capacity and self.min_party_size and self.capacity < self.min_party_size:
             raise ValidationError(
-                {"capacity": f"Capacity ({self.capacity}) is below the minimum party size ({self.min_party_size})."}
+                {
+                    "capacity": _("Capacity (%(capacity)s) is below the minimum party size (%(min_party_size)s).")
+                    % {"capacity": self.capacity, "min_party_size": self.min_party_size}
+                }
             )
 
 
@@ -334,29 +421,36 @@ class OpeningHours(models.Model):
     """One opening period of a venue on one weekday; a day may have several (lunch and dinner)."""
 
     class Weekday(models.IntegerChoices):
-        MONDAY = 0, "Monday"
-        TUESDAY = 1, "Tuesday"
-        WEDNESDAY = 2, "Wednesday"
-        THURSDAY = 3, "Thursday"
-        FRIDAY = 4, "Friday"
-        SATURDAY = 5, "Saturday"
-        SUNDAY = 6, "Sunday"
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="opening_hours")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    opens_at = models.TimeField()
-    closes_at = models.TimeField()
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="opening_hours", verbose_name=_("venue"))
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
     closes_next_day = models.BooleanField(
-        "closes after midnight", default=False, help_text="Tick when the period ends on the following day."
+        _("closes after midnight"), default=False, help_text=_("Tick when the period ends on the following day.")
     )
 
     class Meta:
         ordering = ["venue", "weekday", "opens_at"]
-        verbose_name_plural = "opening hours"
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
 
     def __str__(self):
-        suffix = " (next day)" if self.closes_next_day else ""
-        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}{suffix}"
+        values = {
+            "weekday": self.get_weekday_display(),
+            "opens": f"{self.opens_at:%H:%M}",
+            "closes": f"{self.closes_at:%H:%M}",
+        }
+        if self.closes_next_day:
+            return _("%(weekday)s %(opens)s–%(closes)s (next day)") % values
+        return _("%(weekday)s %(opens)s–%(closes)s") % values
 
     def clean(self):
         if self.opens_at is None or self.closes_at is None:
@@ -364,40 +458,48 @@ class OpeningHours(models.Model):
         if not self.closes_next_day and self.closes_at <= self.opens_at:
             raise ValidationError(
                 {
-                    "closes_at": "Closing time must be after opening time. For a period that ends after "
-                    "midnight, tick “closes after midnight”."
+                    "closes_at": _(
+                        "Closing time must be after opening time. For a period that ends after "
+                        "midnight, tick “closes after midnight”."
+                    )
                 }
             )
         if self.closes_next_day and self.closes_at > self.opens_at:
-            raise ValidationError({"closes_at": "A period that ends the next day cannot last more than 24 hours."})
+            raise ValidationError({"closes_at": _("A period that ends the next day cannot last more than 24 hours.")})
 
 
 class Closure(models.Model):
     """The venue, or one of its spaces, is closed for a while (holidays, maintenance)."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="closures")
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="closures", verbose_name=_("venue"))
     space = models.ForeignKey(
         Space,
         on_delete=models.CASCADE,
         related_name="closures",
         null=True,
         blank=True,
-        help_text="Leave empty to close the whole venue (or an area).",
+        help_text=_("Leave empty to close the whole venue (or an area)."),
+        verbose_name=_("space"),
     )
     area = models.CharField(
+        _("area"),
         max_length=100,
         blank=True,
-        help_text="Close every space of this category (an area such as “Terrace”); empty: the space, or the venue.",
+        help_text=_("Close every space of this category (an area such as “Terrace”); empty: the space, or the venue."),
     )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
     repeats_yearly = models.BooleanField(
-        "every year", default=False, help_text="A season: closed on the same dates every year (the terrace in winter)."
+        _("every year"),
+        default=False,
+        help_text=_("A season: closed on the same dates every year (the terrace in winter)."),
     )
-    reason = models.CharField(max_length=200, blank=True, help_text="Told to guests, e.g. “winter”.")
+    reason = models.CharField(_("reason"), max_length=200, blank=True, help_text=_("Told to guests, e.g. “winter”."))
 
     class Meta:
         ordering = ["venue", "starts_at"]
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(starts_at__lt=models.F("ends_at")), name="closure_starts_before_end"
@@ -408,27 +510,33 @@ class Closure(models.Model):
         ]
 
     def __str__(self):
-        what = self.space.name if self.space_id else (self.area or "whole venue")
-        yearly = ", every year" if self.repeats_yearly else ""
+        what = self.space.name if self.space_id else (self.area or _("whole venue"))
         zone = self.venue.zone if self.venue_id else None  # in the venue's time zone, like the admin's fields
         start, end = (
             moment.astimezone(zone) if moment and zone else moment for moment in (self.starts_at, self.ends_at)
         )
-        return f"{self.venue} closed ({what}) {start:%Y-%m-%d %H:%M}–{end:%Y-%m-%d %H:%M}{yearly}"
+        values = {"venue": self.venue, "what": what, "start": f"{start:%Y-%m-%d %H:%M}", "end": f"{end:%Y-%m-%d %H:%M}"}
+        if self.repeats_yearly:
+            return _("%(venue)s closed (%(what)s) %(start)s–%(end)s, every year") % values
+        return _("%(venue)s closed (%(what)s) %(start)s–%(end)s") % values
 
     def clean(self):
         errors = {}
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            errors["ends_at"] = "A closure must end after it starts."
+            errors["ends_at"] = _("A closure must end after it starts.")
         long = self.starts_at and self.ends_at and self.ends_at - self.starts_at > timedelta(days=365)
         if self.repeats_yearly and long:
-            errors["ends_at"] = "A closure that repeats every year lasts less than a year."
+            errors["ends_at"] = _("A closure that repeats every year lasts less than a year.")
         if self.space_id and self.venue_id and self.space.venue_id != self.venue_id:
-            errors["space"] = "That space belongs to another venue."
+            errors["space"] = _("That space belongs to another venue.")
         if self.space_id and self.area:
-            errors["area"] = "Close either one space or an area, not both."
+            errors["area"] = _("Close either one space or an area, not both.")
         if errors:
             raise ValidationError(errors)
+
+
+# A weekly session's day: "Mondays 18:00".
+WEEKLY = [_("Mondays"), _("Tuesdays"), _("Wednesdays"), _("Thursdays"), _("Fridays"), _("Saturdays"), _("Sundays")]
 
 
 class Session(models.Model):
@@ -436,19 +544,25 @@ class Session(models.Model):
     offers: every week on a weekday, or once on a date. Sessions keep their own times, whatever the
     venue's opening hours."""
 
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="sessions")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("space"))
     weekday = models.PositiveSmallIntegerField(
-        choices=OpeningHours.Weekday.choices, null=True, blank=True, help_text="Every week on this day; or a date."
+        _("weekday"),
+        choices=OpeningHours.Weekday.choices,
+        null=True,
+        blank=True,
+        help_text=_("Every week on this day; or a date."),
     )
-    date = models.DateField(null=True, blank=True, help_text="Once, on this date.")
-    starts_at = models.TimeField("starts at")
+    date = models.DateField(_("date"), null=True, blank=True, help_text=_("Once, on this date."))
+    starts_at = models.TimeField(_("starts at"))
     minutes = models.PositiveIntegerField(
-        "length (minutes)", validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
+        _("length (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
     )
-    seats = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    seats = models.PositiveIntegerField(_("seats"), validators=[MinValueValidator(1)])
 
     class Meta:
         ordering = ["space", "date", "weekday", "starts_at"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(weekday__isnull=True, date__isnull=False)
@@ -459,33 +573,46 @@ class Session(models.Model):
         ]
 
     def __str__(self):
-        when = f"{self.date:%Y-%m-%d}" if self.date else f"{self.get_weekday_display()}s"
-        return f"{self.space.name}: {when} {self.starts_at:%H:%M}, {self.seats} seats"
+        when = f"{self.date:%Y-%m-%d}" if self.date else WEEKLY[self.weekday]
+        values = {"space": self.space.name, "when": when, "time": f"{self.starts_at:%H:%M}", "seats": self.seats}
+        # Translators: "Pottery: Mondays 18:00, 8 seats" or "Pottery: 2026-05-04 18:00, 8 seats". Both forms
+        # read "seats" in English (as before); give your language's singular in the first.
+        return (
+            ngettext(
+                "%(space)s: %(when)s %(time)s, %(seats)s seats",
+                "%(space)s: %(when)s %(time)s, %(seats)s seats",
+                self.seats,
+            )
+            % values
+        )
 
     def runs_on(self, day) -> bool:
         return self.date == day if self.date is not None else self.weekday == day.weekday()
 
     def clean(self):
         if (self.weekday is None) == (self.date is None):
-            raise ValidationError({"weekday": "Give a weekday (every week) or a date (once), not both."})
+            raise ValidationError({"weekday": _("Give a weekday (every week) or a date (once), not both.")})
 
 
 class Shift(models.Model):
     """A service: lunch, dinner. Turn times and pacing may differ by shift; the day sheet shows one."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="shifts")
-    name = models.CharField(max_length=60, help_text="Such as “Lunch” or “Dinner”.")
-    starts_at = models.TimeField("from")
-    ends_at = models.TimeField("until", help_text="Earlier than “from” for a service that ends after midnight.")
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="shifts", verbose_name=_("venue"))
+    name = models.CharField(_("name"), max_length=60, help_text=_("Such as “Lunch” or “Dinner”."))
+    starts_at = models.TimeField(_("from"))
+    ends_at = models.TimeField(_("until"), help_text=_("Earlier than “from” for a service that ends after midnight."))
     weekdays = ArrayField(
         models.PositiveSmallIntegerField(choices=OpeningHours.Weekday.choices),
         blank=True,
         default=list,
-        help_text="The days it runs, 0 (Monday) to 6 (Sunday), comma separated; empty: every day.",
+        help_text=_("The days it runs, 0 (Monday) to 6 (Sunday), comma separated; empty: every day."),
+        verbose_name=_("weekdays"),
     )
 
     class Meta:
         ordering = ["venue", "starts_at", "name"]
+        verbose_name = _("shift")
+        verbose_name_plural = _("shifts")
         constraints = [models.UniqueConstraint(fields=["venue", "name"], name="shift_name_unique_per_venue")]
 
     def __str__(self):
@@ -500,27 +627,30 @@ class Shift(models.Model):
 
     def clean(self):
         if any(day not in range(7) for day in self.weekdays or []):
-            raise ValidationError({"weekdays": "Weekdays are 0 (Monday) to 6 (Sunday)."})
+            raise ValidationError({"weekdays": _("Weekdays are 0 (Monday) to 6 (Sunday).")})
 
 
 class TurnTime(models.Model):
     """How long a party of a size keeps its table: a two-top 90 minutes, a six 2½ hours."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="turn_times")
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="turn_times", verbose_name=_("venue"))
     shift = models.ForeignKey(
         Shift,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="turn_times",
-        help_text="Empty: every shift (a shift's own turn times come first).",
+        help_text=_("Empty: every shift (a shift's own turn times come first)."),
+        verbose_name=_("shift"),
     )
-    min_party_size = models.PositiveIntegerField("from guests", validators=[MinValueValidator(1)])
-    max_party_size = models.PositiveIntegerField("to guests", validators=[MinValueValidator(1)])
-    minutes = models.PositiveIntegerField(validators=[MinValueValidator(5), MaxValueValidator(24 * 60)])
+    min_party_size = models.PositiveIntegerField(_("from guests"), validators=[MinValueValidator(1)])
+    max_party_size = models.PositiveIntegerField(_("to guests"), validators=[MinValueValidator(1)])
+    minutes = models.PositiveIntegerField(_("minutes"), validators=[MinValueValidator(5), MaxValueValidator(24 * 60)])
 
     class Meta:
         ordering = ["venue", "shift", "min_party_size"]
+        verbose_name = _("turn time")
+        verbose_name_plural = _("turn times")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(min_party_size__gte=1, max_party_size__gte=models.F("min_party_size")),
@@ -530,8 +660,11 @@ class TurnTime(models.Model):
         ]
 
     def __str__(self):
-        shift = f" at {self.shift.name}" if self.shift_id else ""
-        return f"{self.min_party_size}–{self.max_party_size} guests: {self.minutes} minutes{shift}"
+        values = {"min": self.min_party_size, "max": self.max_party_size, "minutes": self.minutes}
+        if self.shift_id:
+            values["shift"] = self.shift.name
+            return _("%(min)s–%(max)s guests: %(minutes)s minutes at %(shift)s") % values
+        return _("%(min)s–%(max)s guests: %(minutes)s minutes") % values
 
     def covers(self, party_size: int) -> bool:
         return self.min_party_size <= party_size <= self.max_party_size
@@ -539,12 +672,13 @@ class TurnTime(models.Model):
     def clean(self):
         errors = {}
         if self.min_party_size and self.max_party_size and self.max_party_size < self.min_party_size:
-            errors["max_party_size"] = "“To guests” must be at least “from guests”."
+            errors["max_party_size"] = _("“To guests” must be at least “from guests”.")
         venue = self.venue if self.venue_id else None
         if venue and self.minutes and venue.slot_interval_minutes and self.minutes % venue.slot_interval_minutes:
-            errors["minutes"] = (
-                f"{self.minutes} minutes is not a multiple of the {venue.slot_interval_minutes}-minute slot interval."
-            )
+            errors["minutes"] = _("%(minutes)s minutes is not a multiple of the %(interval)s-minute slot interval.") % {
+                "minutes": self.minutes,
+                "interval": venue.slot_interval_minutes,
+            }
         if self.shift_id and self.venue_id and self.shift.venue_id != self.venue_id:
             errors["shift"] = "That shift belongs to another venue."
         if errors:
@@ -555,25 +689,33 @@ class PacingRule(models.Model):
     """At most so many guests (covers) and/or parties starting in any interval: the kitchen is not hit
     by 40 covers at 19:00. Per shift or all day, per area or the whole venue."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="pacing_rules")
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="pacing_rules", verbose_name=_("venue"))
     shift = models.ForeignKey(
-        Shift, on_delete=models.CASCADE, null=True, blank=True, related_name="pacing_rules", help_text="Empty: all day."
+        Shift,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="pacing_rules",
+        help_text=_("Empty: all day."),
+        verbose_name=_("shift"),
     )
     area = models.CharField(
-        max_length=100, blank=True, help_text="A category of spaces (“Terrace”); empty: the whole venue."
+        _("area"), max_length=100, blank=True, help_text=_("A category of spaces (“Terrace”); empty: the whole venue.")
     )
     interval_minutes = models.PositiveIntegerField(
-        "interval (minutes)", default=15, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
+        _("interval (minutes)"), default=15, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)]
     )
     max_covers = models.PositiveIntegerField(
-        "most guests starting", null=True, blank=True, help_text="Empty: no limit on guests."
+        _("most guests starting"), null=True, blank=True, help_text=_("Empty: no limit on guests.")
     )
     max_parties = models.PositiveIntegerField(
-        "most parties starting", null=True, blank=True, help_text="Empty: no limit on parties."
+        _("most parties starting"), null=True, blank=True, help_text=_("Empty: no limit on parties.")
     )
 
     class Meta:
         ordering = ["venue", "shift", "area", "pk"]
+        verbose_name = _("pacing rule")
+        verbose_name_plural = _("pacing rules")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(max_covers__isnull=False) | models.Q(max_parties__isnull=False),
@@ -583,19 +725,29 @@ class PacingRule(models.Model):
         ]
 
     def __str__(self):
-        limits = []
-        if self.max_covers is not None:
-            limits.append(f"{self.max_covers} guests")
-        if self.max_parties is not None:
-            limits.append(f"{self.max_parties} parties")
-        where = f" on the {self.area}" if self.area else ""
-        when = f" at {self.shift.name}" if self.shift_id else ""
-        return f"At most {' and '.join(limits)} starting per {self.interval_minutes} minutes{where}{when}"
+        counts = {"covers": self.max_covers, "parties": self.max_parties}
+        if self.max_covers is not None and self.max_parties is not None:
+            limits = _("%(covers)s guests and %(parties)s parties") % counts
+        elif self.max_covers is not None:
+            limits = _("%(covers)s guests") % counts
+        else:
+            limits = _("%(parties)s parties") % counts
+        values = {"limits": limits, "minutes": self.interval_minutes, "area": self.area}
+        if self.shift_id:
+            values["shift"] = self.shift.name
+        # Translators: "At most 40 guests starting per 15 minutes on the Terrace at Dinner".
+        if self.area and self.shift_id:
+            return _("At most %(limits)s starting per %(minutes)s minutes on the %(area)s at %(shift)s") % values
+        if self.area:
+            return _("At most %(limits)s starting per %(minutes)s minutes on the %(area)s") % values
+        if self.shift_id:
+            return _("At most %(limits)s starting per %(minutes)s minutes at %(shift)s") % values
+        return _("At most %(limits)s starting per %(minutes)s minutes") % values
 
     def clean(self):
         errors = {}
         if self.max_covers is None and self.max_parties is None:
-            errors["max_covers"] = "Give a limit on guests, on parties, or both."
+            errors["max_covers"] = _("Give a limit on guests, on parties, or both.")
         if self.shift_id and self.venue_id and self.shift.venue_id != self.venue_id:
             errors["shift"] = "That shift belongs to another venue."
         if errors:
@@ -606,15 +758,21 @@ class Combination(models.Model):
     """Tables that staff push together for a bigger party: 4 + 5 + 6 seat 9 to 12. A booking of a
     combination takes every table in it."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="combinations")
-    name = models.CharField(max_length=100, blank=True, help_text="Empty: the tables' names, such as “4 + 5 + 6”.")
-    spaces = models.ManyToManyField(Space, related_name="combinations", help_text="At least two of the venue's tables.")
-    min_party_size = models.PositiveIntegerField("from guests", validators=[MinValueValidator(1)])
-    max_party_size = models.PositiveIntegerField("to guests", validators=[MinValueValidator(1)])
-    is_active = models.BooleanField("bookable", default=True)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="combinations", verbose_name=_("venue"))
+    name = models.CharField(
+        _("name"), max_length=100, blank=True, help_text=_("Empty: the tables' names, such as “4 + 5 + 6”.")
+    )
+    spaces = models.ManyToManyField(
+        Space, related_name="combinations", help_text=_("At least two of the venue's tables."), verbose_name=_("spaces")
+    )
+    min_party_size = models.PositiveIntegerField(_("from guests"), validators=[MinValueValidator(1)])
+    max_party_size = models.PositiveIntegerField(_("to guests"), validators=[MinValueValidator(1)])
+    is_active = models.BooleanField(_("bookable"), default=True)
 
     class Meta:
         ordering = ["venue", "max_party_size", "name", "pk"]
+        verbose_name = _("combination")
+        verbose_name_plural = _("combinations")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(min_party_size__gte=1, max_party_size__gte=models.F("min_party_size")),
@@ -623,14 +781,18 @@ class Combination(models.Model):
         ]
 
     def __str__(self):
-        return self.name or f"Combination {self.pk}"
+        return self.name or _("Combination %(pk)s") % {"pk": self.pk}
 
     def fits(self, party_size: int) -> bool:
         return self.min_party_size <= party_size <= self.max_party_size
 
     def clean(self):
         if self.min_party_size and self.max_party_size and self.max_party_size < self.min_party_size:
-            raise ValidationError({"max_party_size": "“To guests” must be at least “from guests”."})
+            raise ValidationError({"max_party_size": _("“To guests” must be at least “from guests”.")})
+
+
+# A role's short name, for "… — Manager of Café Linde".
+ROLE_NAMES = {"manager": pgettext_lazy("staff role", "Manager"), "host": pgettext_lazy("staff role", "Host")}
 
 
 class VenueRole(models.Model):
@@ -638,20 +800,28 @@ class VenueRole(models.Model):
     a role at a venue have, for that venue, a guest's powers; superusers act everywhere."""
 
     class Role(models.TextChoices):
-        MANAGER = "manager", "Manager (everything for the venue)"
-        HOST = "host", "Host (day sheet and bookings, no settings or refunds beyond the policy)"
+        MANAGER = "manager", _("Manager (everything for the venue)")
+        HOST = "host", _("Host (day sheet and bookings, no settings or refunds beyond the policy)")
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="roles")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="venue_roles")
-    role = models.CharField(max_length=10, choices=Role.choices)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="roles", verbose_name=_("venue"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="venue_roles", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices)
 
     class Meta:
         ordering = ["venue", "role", "user"]
-        verbose_name = "staff role"
+        verbose_name = _("staff role")
+        verbose_name_plural = _("staff roles")
         constraints = [models.UniqueConstraint(fields=["venue", "user"], name="venue_role_one_per_user")]
 
     def __str__(self):
-        return f"{self.user} — {self.get_role_display().split(' (')[0]} of {self.venue}"
+        # Translators: "ana@example.com — Manager of Café Linde".
+        return _("%(user)s — %(role)s of %(venue)s") % {
+            "user": self.user,
+            "role": ROLE_NAMES.get(self.role, self.role),
+            "venue": self.venue,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -666,7 +836,7 @@ class NightRule(models.Model):
     """What applies to some nights of a venue's rooms: a date range (every year, for a season), some
     nights of the week, one room category or all. A night is the date a guest sleeps there."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, verbose_name=_("venue"))
     name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("Such as “Summer” or “Weekends”."))
     category = models.CharField(
         _("room type"), max_length=100, blank=True, help_text=_("A room category; empty: every room.")
@@ -727,13 +897,14 @@ class Rate(NightRule):
     of the room's own price. Where several apply to a night the most specific wins: a room type over
     every room, given nights of the week over every night, then the narrower dates."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="rates")
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="rates", verbose_name=_("venue"))
     nightly_price = models.DecimalField(
         _("price per night"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
 
     class Meta(NightRule.Meta):
         verbose_name = _("nightly rate")
+        verbose_name_plural = _("nightly rates")
         constraints = [
             models.CheckConstraint(condition=models.Q(nightly_price__gte=0), name="rate_price_not_negative"),
         ]
@@ -749,7 +920,7 @@ class StayLimit(NightRule):
     """The shortest (and longest) stay that includes one of these nights: two nights at weekends in
     summer, so a Saturday is not sold alone. Where several apply the strictest holds."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="stay_limits")
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="stay_limits", verbose_name=_("venue"))
     min_nights = models.PositiveIntegerField(_("minimum nights"), default=1, validators=[MinValueValidator(1)])
     max_nights = models.PositiveIntegerField(
         _("maximum nights"), null=True, blank=True, validators=[MinValueValidator(1)], help_text=_("Empty: no maximum.")
@@ -757,6 +928,7 @@ class StayLimit(NightRule):
 
     class Meta(NightRule.Meta):
         verbose_name = _("stay limit")
+        verbose_name_plural = _("stay limits")
         constraints = [
             models.CheckConstraint(condition=models.Q(min_nights__gte=1), name="stay_limit_min_positive"),
             models.CheckConstraint(
@@ -790,18 +962,19 @@ class CalendarFeed(models.Model):
         help_text=_("The channel's export (iCal) address for this room, http or https."),
     )
     is_active = models.BooleanField(_("sync"), default=True, help_text=_("Untick to stop fetching it (blocks stay)."))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     notes = models.TextField(_("notes of the last sync"), blank=True, help_text=_("What was skipped or guessed."))
     events = models.PositiveIntegerField(_("events"), default=0, help_text=_("Events read at the last success."))
-    etag = models.CharField(max_length=300, blank=True, editable=False)
-    last_modified = models.CharField(max_length=100, blank=True, editable=False)
+    etag = models.CharField(_("etag"), max_length=300, blank=True, editable=False)
+    last_modified = models.CharField(_("last modified"), max_length=100, blank=True, editable=False)
 
     class Meta:
         ordering = ["space", "name", "pk"]
         verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
         constraints = [models.UniqueConstraint(fields=["space", "url"], name="calendar_feed_once_per_room")]
 
     def __str__(self):

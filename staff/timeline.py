@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from reservations.models import Reservation
 from reservations.selectors import SHEET_STEP, DaySheet, SessionSeats, SheetStep
@@ -65,7 +66,11 @@ class SheetEntry:
 
     @property
     def state_words(self) -> str:
-        return {"seated": "Seated", "arrived": "Arrived"}.get(self.state) or self.reservation.get_status_display()
+        if self.state == "seated":
+            return _("Seated")
+        if self.state == "arrived":
+            return _("Arrived")
+        return self.reservation.get_status_display()
 
 
 @dataclass
@@ -257,10 +262,6 @@ def timeline(sheet: DaySheet, entries: list[SheetEntry]) -> Timeline:
     return Timeline(columns, areas)
 
 
-def plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
 def step_words(step: SheetStep) -> str:
     """'10 / 12 covers, 2 parties': what starts in the 15 minutes, against the pacing limit of the
     same interval; the limits of other intervals or areas it falls in follow ('Terrace 19:00–19:30:
@@ -277,31 +278,51 @@ def step_words(step: SheetStep) -> str:
     )
     rule = own.rule if own else None
     covers = (
-        f"{step.covers} / {rule.max_covers} covers"
+        _covers_of_limit(step.covers, rule.max_covers)
         if rule and rule.max_covers is not None
-        else plural(step.covers, "cover", "covers")
+        else ngettext("%(count)s cover", "%(count)s covers", step.covers) % {"count": step.covers}
     )
     parties = (
-        f"{step.parties} / {rule.max_parties} parties"
+        _parties_of_limit(step.parties, rule.max_parties)
         if rule and rule.max_parties is not None
-        else plural(step.parties, "party", "parties")
+        else ngettext("%(count)s party", "%(count)s parties", step.parties) % {"count": step.parties}
     )
-    words = [f"{covers}, {parties}"]
+    # Translators: the covers, then the parties, starting in 15 minutes ("10 covers, 2 parties").
+    words = [_("%(covers)s, %(parties)s") % {"covers": covers, "parties": parties}]
     zone = step.starts_at.tzinfo
     for count in step.pacing:
         if count is own:
             continue
         limits = []
         if count.rule.max_covers is not None:
-            limits.append(f"{count.covers} / {count.rule.max_covers} covers")
+            limits.append(_covers_of_limit(count.covers, count.rule.max_covers))
         if count.rule.max_parties is not None:
-            limits.append(f"{count.parties} / {count.rule.max_parties} parties")
+            limits.append(_parties_of_limit(count.parties, count.rule.max_parties))
         since, until = count.window.starts_at.astimezone(zone), count.window.ends_at.astimezone(zone)
-        where = f"{count.rule.area} " if count.rule.area else ""
-        words.append(f"{where}{since:%H:%M}–{until:%H:%M}: {', '.join(limits)}")
+        window = {
+            "area": count.rule.area,
+            "since": f"{since:%H:%M}",
+            "until": f"{until:%H:%M}",
+            "limits": ", ".join(limits),
+        }
+        if count.rule.area:
+            # Translators: a pacing limit of one area of the venue: "Terrace 19:00–19:30: 6 / 8 covers".
+            words.append(_("%(area)s %(since)s–%(until)s: %(limits)s") % window)
+        else:
+            words.append(_("%(since)s–%(until)s: %(limits)s") % window)
     text = "; ".join(words)
     if step.over:
-        return f"{text} (over the limit)"
+        return _("%(pacing)s (over the limit)") % {"pacing": text}
     if step.full:
-        return f"{text} (full)"
+        return _("%(pacing)s (full)") % {"pacing": text}
     return text
+
+
+def _covers_of_limit(covers: int, limit: int) -> str:
+    """'10 / 12 covers': the covers against a pacing limit."""
+    return _("%(count)s / %(limit)s covers") % {"count": covers, "limit": limit}
+
+
+def _parties_of_limit(parties: int, limit: int) -> str:
+    """'2 / 3 parties': the parties against a pacing limit."""
+    return _("%(count)s / %(limit)s parties") % {"count": parties, "limit": limit}

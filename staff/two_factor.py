@@ -13,6 +13,7 @@ from allauth.mfa.totp.views import ActivateTOTPView
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from accounts.two_factor import MESSAGE, SETUP_URL_NAME, TwoFactorRequired, has_two_factor
 from spaces.powers import is_venue_staff
@@ -62,8 +63,10 @@ class ActivateTOTPThenContinue(ActivateTOTPView):
         if target and url_has_allowed_host_and_scheme(target, allowed_hosts={self.request.get_host()}):
             messages.info(
                 self.request,
-                "Two-factor authentication is on. Your recovery codes are under My account → Two-factor "
-                "authentication.",
+                _(
+                    "Two-factor authentication is on. Your recovery codes are under My account → Two-factor "
+                    "authentication."
+                ),
             )
             return target
         return super().get_success_url()

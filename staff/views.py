@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from reservations import services
@@ -30,11 +32,13 @@ from staff.timeline import SheetEntry, step_words, timeline
 
 
 class DaySheetForm(forms.Form):
-    venue = forms.TypedChoiceField(coerce=int)
-    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    venue = forms.TypedChoiceField(label=gettext_lazy("Venue"), coerce=int)
+    day = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     # The day's services are known once venue and day are: the view sets the choices, and shows the
     # service running now (or next) for one it does not know, such as a shift of another weekday.
-    service = forms.CharField(label="Service", required=False, widget=forms.Select)
+    service = forms.CharField(
+        label=pgettext_lazy("a meal service, a shift of the day", "Service"), required=False, widget=forms.Select
+    )
 
     def __init__(self, *args, venues: list[Venue], **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,7 +62,7 @@ class BackToSheetForm(forms.Form):
 
 
 class MoveForm(BackToSheetForm):
-    space = forms.IntegerField(label="Move to")
+    space = forms.IntegerField(label=gettext_lazy("Move to"))
 
 
 def _default_day(setup: Setup, now: datetime) -> tuple[date, Service | None]:
@@ -216,19 +220,31 @@ def move_reservation(request, reference):
     back = _back_to_sheet(request, reservation)
     form = MoveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"{reservation.reference}: choose the space to move to.")
+        messages.error(request, _("%(reference)s: choose the space to move to.") % {"reference": reservation.reference})
         return redirect(back)
     space = Space.objects.filter(pk=form.cleaned_data["space"], venue=venue).first()
     if space is None:
-        messages.error(request, f"{reservation.reference}: that space is not one of {venue.name}'s.")
+        messages.error(
+            request,
+            _("%(reference)s: that space is not one of %(venue)s's.")
+            % {"reference": reservation.reference, "venue": venue.name},
+        )
         return redirect(back)
     moved_from = reservation.spaces_words  # 'Table 4 + Table 5' for a combined booking
     try:
         services.reservation_modify(reservation=reservation, actor=request.user, space=space)
     except BookingError as error:
-        messages.error(request, f"{reservation.reference} was not moved: {error.message}")
+        messages.error(
+            request,
+            _("%(reference)s was not moved: %(reason)s")
+            % {"reference": reservation.reference, "reason": error.message},
+        )
     else:
-        messages.success(request, f"{reservation.reference} moved from {moved_from} to {space.name}.")
+        messages.success(
+            request,
+            _("%(reference)s moved from %(from)s to %(to)s.")
+            % {"reference": reservation.reference, "from": moved_from, "to": space.name},
+        )
     return redirect(back)
 
 
@@ -243,15 +259,21 @@ def mark_arrival(request, reference):
     back = _back_to_sheet(request, reservation)
     step = ARRIVAL_STEPS.get(request.POST.get("step", ""))
     if step is None:
-        messages.error(request, f"{reservation.reference}: choose arrived or seated.")
+        messages.error(request, _("%(reference)s: choose arrived or seated.") % {"reference": reservation.reference})
         return redirect(back)
     try:
         done = step(reservation=reservation, actor=request.user)
     except BookingError as error:
-        messages.error(request, f"{reservation.reference}: {error.message}")
+        # Translators: a booking's reference, then why the day sheet could not mark it.
+        messages.error(
+            request, _("%(reference)s: %(reason)s") % {"reference": reservation.reference, "reason": error.message}
+        )
     else:
-        what = "seated" if done.seated_at else "arrived"
-        messages.success(request, f"{reservation.reference} ({done.spaces_words}) {what}.")
+        done_words = {"reference": reservation.reference, "spaces": done.spaces_words}
+        if done.seated_at:
+            messages.success(request, _("%(reference)s (%(spaces)s) seated.") % done_words)
+        else:
+            messages.success(request, _("%(reference)s (%(spaces)s) arrived.") % done_words)
     return redirect(back)
 
 
@@ -267,7 +289,13 @@ def offer_waitlist_place(request, pk):
     try:
         offered = waitlist_offer_now(entry=entry, actor=request.user)
     except BookingError as error:
-        messages.warning(request, f"{who} was not offered a place: {error.message}")
+        messages.warning(
+            request, _("%(guest)s was not offered a place: %(reason)s") % {"guest": who, "reason": error.message}
+        )
     else:
-        messages.success(request, f"{who} was offered {offer_words(offered)}; they are e-mailed to confirm.")
+        messages.success(
+            request,
+            _("%(guest)s was offered %(offer)s; they are e-mailed to confirm.")
+            % {"guest": who, "offer": offer_words(offered)},
+        )
     return redirect(back)

@@ -107,3 +107,10 @@ def unreachable_database():
     # The real database answers again for the tests that follow.
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+
+
+def pytest_sessionstart(session):
+    # The translations as Django reads them (.mo, build output) from the catalogues (locale/*.po).
+    from django.core.management import call_command
+
+    call_command("compile_catalogues", verbosity=0)

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.LanguageMiddleware",  # the guest's language (their saved one, the footer's, the browser's)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -270,6 +271,10 @@ PERMISSIONS_POLICY = ", ".join(
 )
 
 LANGUAGE_CODE = "en-gb"
+# The languages guests and staff may use (catalogues in locale/; English is the source). A guest's
+# language: their saved preference, else the footer's choice, else Accept-Language, else a venue's own.
+LANGUAGES = [("en-gb", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

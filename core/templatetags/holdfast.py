@@ -6,6 +6,7 @@ import zoneinfo
 from django import template
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from core import formats
 
@@ -34,3 +35,9 @@ def venue_time(moment, zone_name, fmt=formats.DATE_WITH_DAY + " " + formats.TIME
     # To the second: a browser's Date() reads ISO 8601 with milliseconds at most, not Python's microseconds.
     stamp = local.isoformat(timespec="seconds")
     return format_html('<time datetime="{}" data-venue-zone="{}">{}</time>', stamp, zone_name, date_format(local, fmt))
+
+
+@register.filter
+def in_language(obj):
+    """A venue's description in the active language (Venue.description_in), else its own."""
+    return obj.description_in(get_language() or "")

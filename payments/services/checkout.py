@@ -81,7 +81,7 @@ def checkout_start(*, reservation: Reservation, now=None) -> Payment:
     now = now or timezone.now()
     current = Reservation.objects.select_related("space__venue", "guest").get(pk=reservation.pk)
     if current.amount_due <= 0:
-        raise PolicyViolation("There is nothing to pay for this booking.")
+        raise PolicyViolation(gettext("There is nothing to pay for this booking."))
     if current.status != Reservation.Status.HELD or current.hold_expires_at <= now:
         raise HoldExpired(gettext("Your hold ran out; hold it again if it is still free."))
     # One read for both the sessions to reuse and the attempt's number: read apart, a click that came
@@ -96,8 +96,8 @@ def checkout_start(*, reservation: Reservation, now=None) -> Payment:
     if ceiling < now + timedelta(minutes=CHECKOUT_MINUTES):
         venue = current.space.venue
         raise HoldExpired(
-            f"Your hold ends at {format_local(venue, ceiling, with_date=False)}: too soon to pay online. "
-            "Please release it and book again."
+            gettext("Your hold ends at %(time)s: too soon to pay online. Please release it and book again.")
+            % {"time": format_local(venue, ceiling, with_date=False)}
         )
     expire_open_sessions(current, payments=pending)
     attempt = len(payments) + 1
@@ -106,7 +106,8 @@ def checkout_start(*, reservation: Reservation, now=None) -> Payment:
         session = gateway.create_checkout_session(
             reference=current.reference,
             attempt=attempt,
-            description=f"{current.space.venue.name}: {what_words(current)}",
+            description=gettext("%(venue)s: %(what)s")
+            % {"venue": current.space.venue.name, "what": what_words(current)},
             amount=current.amount_due,
             currency=current.currency,
             email=current.guest.email if current.guest else "",
@@ -117,7 +118,7 @@ def checkout_start(*, reservation: Reservation, now=None) -> Payment:
     except stripe.StripeError as error:
         logger.warning("Checkout for %s failed: %s", current.reference, type(error).__name__)
         raise PaymentUnavailable(
-            "The payment page could not be opened. Nothing was charged; please try again.",
+            gettext("The payment page could not be opened. Nothing was charged; please try again."),
             reference=current.reference,
         ) from error
     payment, _ = Payment.objects.get_or_create(
@@ -170,14 +171,22 @@ def payment_words(venue: Venue) -> str:
     if venue.payment_mode == PaymentMode.NONE:
         return ""
     if not online_payments_enabled():
-        return "You pay at the venue."
+        return gettext("You pay at the venue.")
     match venue.payment_mode:
         case PaymentMode.DEPOSIT_PER_GUEST:
-            ask = f"a deposit of {money(venue.deposit_per_guest, venue.currency)} per guest"
+            sentence = gettext(
+                "%(venue)s asks for a deposit of %(deposit)s per guest when you book, paid online with Stripe."
+            ) % {"venue": venue.name, "deposit": money(venue.deposit_per_guest, venue.currency)}
         case PaymentMode.DEPOSIT_PERCENT:
-            ask = f"a deposit of {venue.deposit_percent} % of the price"
+            sentence = gettext(
+                "%(venue)s asks for a deposit of %(percent)s %% of the price when you book, paid online with Stripe."
+            ) % {"venue": venue.name, "percent": venue.deposit_percent}
         case PaymentMode.FIRST_NIGHT:
-            ask = "the first night"
+            sentence = gettext("%(venue)s asks for the first night when you book, paid online with Stripe.") % {
+                "venue": venue.name
+            }
         case _:
-            ask = "the full price"
-    return f"{venue.name} asks for {ask} when you book, paid online with Stripe."
+            sentence = gettext("%(venue)s asks for the full price when you book, paid online with Stripe.") % {
+                "venue": venue.name
+            }
+    return sentence

@@ -14,6 +14,7 @@ import stripe
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.formats import money
 from payments import gateway
@@ -148,13 +149,15 @@ def refund_issue(*, payment: Payment, amount: Decimal, actor, reason: str = "") 
             .get(pk=payment.pk)
         )
         if not powers.may(actor, Power.REFUND, payment.reservation.space.venue):
-            raise NotAllowed("Only a manager of the venue can refund a payment.")
+            raise NotAllowed(gettext("Only a manager of the venue can refund a payment."))
         if payment.status != Payment.Status.PAID:
-            raise PolicyViolation("Only a paid payment can be refunded.")
+            raise PolicyViolation(gettext("Only a paid payment can be refunded."))
         refundable = payment.refundable()
         if not 0 < amount <= refundable:
             least, most = money(CENT, payment.currency), money(refundable, payment.currency)
-            raise PolicyViolation(f"Refund between {least} and {most}.", field="amount")
+            raise PolicyViolation(
+                gettext("Refund between %(least)s and %(most)s.") % {"least": least, "most": most}, field="amount"
+            )
         return request_refund(payment, amount, reason=reason or "by staff", actor=actor)
 
 

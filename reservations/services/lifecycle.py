@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import phones
 from core.retry import retry_on_conflict
@@ -85,15 +86,15 @@ def reservation_hold(
     now = now or timezone.now()
     actor = actor or guest
     if space is None and venue is None:
-        raise PolicyViolation("Choose a venue or a space.", field="space")
+        raise PolicyViolation(_("Choose a venue or a space."), field="space")
     venue = space.venue if space is not None else venue
     if not venue.is_active:
-        raise PolicyViolation(f"{venue.name} is not taking bookings.", field="venue")
+        raise PolicyViolation(_("%(venue)s is not taking bookings.") % {"venue": venue.name}, field="venue")
     # Staff of the venue book for guests (by phone, at the door) and may give them any fitting space.
     for_someone_else = actor.pk != guest.pk
     staff = powers.may(actor, Power.BOOK_FOR_GUESTS, venue) if for_someone_else else False
     if for_someone_else and not staff:
-        raise NotAllowed("Only the venue's staff can book for someone else.")
+        raise NotAllowed(_("Only the venue's staff can book for someone else."))
     if space is not None and not for_someone_else:
         staff = powers.can(actor, Power.BOOK_FOR_GUESTS, venue)
     rules.check_space_choice(venue, space, staff=staff)
@@ -148,7 +149,12 @@ def reservation_hold(
             return earlier
         if held >= settings.HOLDFAST_MAX_ACTIVE_HOLDS:
             raise PolicyViolation(
-                f"You are already holding {held} bookings. Confirm or release one before holding another.",
+                ngettext(
+                    "You are already holding %(count)s booking. Confirm or release one before holding another.",
+                    "You are already holding %(count)s bookings. Confirm or release one before holding another.",
+                    held,
+                )
+                % {"count": held},
             )
         candidates = rules.check_closures(venue, candidates, starts_at, ends_at)
         if by_seat:
@@ -193,7 +199,7 @@ def _made_with_key(guest, key: str, starts_at: datetime, party_size: int) -> Res
         return None
     if (earlier.starts_at, earlier.party_size) != (starts_at, party_size):
         raise PolicyViolation(
-            "This Idempotency-Key was used for another booking; send a new key with a new booking.",
+            _("This Idempotency-Key was used for another booking; send a new key with a new booking."),
             field="idempotency_key",
         )
     earlier.replayed = True
@@ -237,13 +243,16 @@ def reservation_confirm(
         if locked.status == Status.CONFIRMED:
             return locked
         if locked.status != Status.HELD:
-            raise PolicyViolation(f"This reservation is {locked.get_status_display().lower()} and cannot be confirmed.")
+            raise PolicyViolation(
+                _("This reservation is %(status)s and cannot be confirmed.")
+                % {"status": locked.get_status_display().lower()}
+            )
         if given:
             _write_details(locked, given, now=now)
         waived = {}
         if locked.amount_due and not hooks.is_paid.any(locked):
             if not staff:
-                raise PolicyViolation("This booking is confirmed once the payment is made.")
+                raise PolicyViolation(_("This booking is confirmed once the payment is made."))
             waived = {"payment_waived": str(locked.amount_due)}  # staff book it to be paid at the venue
             Reservation.objects.filter(pk=locked.pk).update(amount_due=0)
         if locked.hold_expires_at and locked.hold_expires_at <= now:
@@ -285,7 +294,10 @@ def reservation_add_details(
         locked = _lock(reservation)
         rules.check_actor(locked, actor, Power.BOOK_FOR_GUESTS)
         if locked.status != Status.HELD:
-            raise PolicyViolation(f"This reservation is {locked.get_status_display().lower()} and cannot be changed.")
+            raise PolicyViolation(
+                _("This reservation is %(status)s and cannot be changed.")
+                % {"status": locked.get_status_display().lower()}
+            )
         if given:
             _write_details(locked, given, now=now)
         return _reload(locked)
@@ -372,7 +384,7 @@ def reservation_hold_again(*, reservation: Reservation, guest, now: datetime | N
     now = now or timezone.now()
     current = Reservation.objects.select_related("space__venue").get(pk=reservation.pk)
     if current.guest_id != guest.pk:
-        raise NotAllowed("No such reservation.")
+        raise NotAllowed(_("No such reservation."))
     if not hold_ran_out(current, now=now):
         raise PolicyViolation(_("Only a hold that ran out can be held again."))
     venue = current.space.venue
@@ -543,12 +555,15 @@ def reservation_modify(
         staff = rules.check_actor(current, actor, Power.CHANGE_BOOKINGS)
         venue = current.space.venue
         if not current.is_active:
-            raise PolicyViolation(f"This reservation is {current.get_status_display().lower()} and cannot be changed.")
+            raise PolicyViolation(
+                _("This reservation is %(status)s and cannot be changed.")
+                % {"status": current.get_status_display().lower()}
+            )
         if space is not None and space.pk != current.space_id:
             rules.check_space_choice(venue, space, staff=staff)
         if not staff:
             rules.check_cutoff(
-                current, "Changes", rules.modification_deadline(current), venue.modification_cutoff_hours, now=now
+                current, rules.CHANGES, rules.modification_deadline(current), venue.modification_cutoff_hours, now=now
             )
         if category is not None:
             category = _check_category(venue, current, category)
@@ -581,7 +596,7 @@ def reservation_modify(
         new_notes = notes if notes is not None else current.notes
         time_changed = (new_start, new_end) != (current.starts_at, current.ends_at)
         if space is not None and space.pk != current.space_id and space.venue_id != venue.pk:
-            raise PolicyViolation("A reservation can only move to a space of the same venue.", field="space")
+            raise PolicyViolation(_("A reservation can only move to a space of the same venue."), field="space")
         new_category = current.requested_category if category is None else category
         same_place = space is None or space.pk == current.space_id
         same_booking = (new_party, new_category) == (current.party_size, current.requested_category)
@@ -730,7 +745,9 @@ def _modify_seats(
     lock (allocation.take_seats), never beyond the session's seats."""
     seated = current.space
     if space is not None and space.pk != seated.pk:
-        raise PolicyViolation(f"A booking of {seated.name} stays in its sessions; cancel it to book another.")
+        raise PolicyViolation(
+            _("A booking of %(space)s stays in its sessions; cancel it to book another.") % {"space": seated.name}
+        )
     new_start = starts_at.astimezone(UTC) if starts_at else current.starts_at
     new_party = party_size if party_size is not None else current.party_size
     session, new_end = rules.check_session(seated, new_start, new_party, now=now)
@@ -809,15 +826,20 @@ def reservation_cancel(
             return current
         if not current.is_active:
             raise PolicyViolation(
-                f"This reservation is {current.get_status_display().lower()} and cannot be cancelled."
+                _("This reservation is %(status)s and cannot be cancelled.")
+                % {"status": current.get_status_display().lower()}
             )
         venue = current.space.venue
         by_staff = staff and actor.pk != current.guest_id
         if by_staff and not reason:
-            raise PolicyViolation("Give the guest a reason for the cancellation.", field="reason")
+            raise PolicyViolation(_("Give the guest a reason for the cancellation."), field="reason")
         if not staff:
             rules.check_cutoff(
-                current, "Cancellation", rules.cancellation_deadline(current), venue.cancellation_cutoff_hours, now=now
+                current,
+                rules.CANCELLATION,
+                rules.cancellation_deadline(current),
+                venue.cancellation_cutoff_hours,
+                now=now,
             )
         was_confirmed = current.status == Status.CONFIRMED
         transitions.transition(

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation, ReservationEvent
@@ -23,15 +24,15 @@ def reservation_mark_no_show(*, reservation: Reservation, actor, now: datetime |
     with transaction.atomic():
         current = _lock(reservation)
         if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
-            raise NotAllowed("Only the venue's staff can mark a no-show.")
+            raise NotAllowed(_("Only the venue's staff can mark a no-show."))
         if current.status == Status.NO_SHOW:
             return current
         if current.status not in (Status.CONFIRMED, Status.COMPLETED):
-            raise PolicyViolation("Only a confirmed booking can be marked as a no-show.")
+            raise PolicyViolation(_("Only a confirmed booking can be marked as a no-show."))
         if current.arrived_at is not None:
-            raise PolicyViolation("The party arrived: it cannot be marked as a no-show.")
+            raise PolicyViolation(_("The party arrived: it cannot be marked as a no-show."))
         if current.starts_at > now:
-            raise PolicyViolation("A booking can be marked as a no-show only once it has started.")
+            raise PolicyViolation(_("A booking can be marked as a no-show only once it has started."))
         was_confirmed = current.status == Status.CONFIRMED
         transitions.transition(current, Status.NO_SHOW, actor=actor, now=now)
         if was_confirmed and current.ends_at > now:  # its table is free for the rest of its time
@@ -39,26 +40,31 @@ def reservation_mark_no_show(*, reservation: Reservation, actor, now: datetime |
         return _reload(current)
 
 
-def _check_on_the_day(current: Reservation, what: str, *, now: datetime) -> None:
+def _check_on_the_day(current: Reservation, seated: bool, *, now: datetime) -> None:
     if current.status != Status.CONFIRMED:
-        raise PolicyViolation(f"Only a confirmed booking can be marked as {what}.")
+        if seated:
+            raise PolicyViolation(_("Only a confirmed booking can be marked as seated."))
+        raise PolicyViolation(_("Only a confirmed booking can be marked as arrived."))
     venue = current.space.venue
     if now.astimezone(venue.zone).date() < current.local_starts_at.date():
-        raise PolicyViolation(f"A party can be marked as {what} on the day of its booking.")
+        if seated:
+            raise PolicyViolation(_("A party can be marked as seated on the day of its booking."))
+        raise PolicyViolation(_("A party can be marked as arrived on the day of its booking."))
 
 
 def _mark(reservation: Reservation, actor, *, seated: bool, now: datetime | None) -> Reservation:
     """Note the party's arrival (and, with `seated`, that it sat down: arrived too, if that was not
     noted). Each mark once, with its history event."""
     now = now or timezone.now()
-    what = "seated" if seated else "arrived"
     with transaction.atomic():
         current = _lock(reservation)
         if not powers.may(actor, Power.CHANGE_BOOKINGS, current.space.venue):
-            raise NotAllowed(f"Only the venue's staff can mark a party as {what}.")
+            if seated:
+                raise NotAllowed(_("Only the venue's staff can mark a party as seated."))
+            raise NotAllowed(_("Only the venue's staff can mark a party as arrived."))
         if (current.seated_at if seated else current.arrived_at) is not None:
             return current
-        _check_on_the_day(current, what, now=now)
+        _check_on_the_day(current, seated, now=now)
         marks = {"arrived_at": current.arrived_at or now, **({"seated_at": now} if seated else {})}
         Reservation.objects.filter(pk=current.pk).update(updated_at=now, **marks)
         if current.arrived_at is None:

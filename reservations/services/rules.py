@@ -18,7 +18,7 @@ from reservations.capacity import Seating, Setup
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation
 from reservations.periods import format_local, nights_between, on_grid, periods_around
-from reservations.wording import contact_words, duration_words, space_noun
+from reservations.wording import contact_words, duration_words, space_kind
 from spaces import powers
 from spaces.models import Closure, Combination, Session, Space, StayLimit, Venue
 from spaces.powers import Power
@@ -65,13 +65,13 @@ def period_for(
     ends_at = ends_at.astimezone(UTC) if ends_at is not None else None
     if ends_at is None:
         if venue.uses_nights:
-            raise PolicyViolation("Say when the stay ends (the departure date).", field="ends_at")
+            raise PolicyViolation(_("Say when the stay ends (the departure date)."), field="ends_at")
         minutes = venue.default_duration_minutes
         if rules is not None and party_size:
             minutes = capacity.durations_for(rules, party_size, starts_at)[0]
         ends_at = starts_at + timedelta(minutes=minutes)
     if ends_at <= starts_at:
-        raise PolicyViolation("The end must be after the start.", field="ends_at")
+        raise PolicyViolation(_("The end must be after the start."), field="ends_at")
     return starts_at, ends_at
 
 
@@ -90,18 +90,31 @@ def check_session(space: Space, starts_at: datetime, party_size: int, *, now: da
     venue = space.venue
     session = session_at(space, starts_at)
     if session is None:
-        raise PolicyViolation(f"{space.name} has no session at {format_local(venue, starts_at)}.", field="starts_at")
+        raise PolicyViolation(
+            _("%(space)s has no session at %(when)s.") % {"space": space.name, "when": format_local(venue, starts_at)},
+            field="starts_at",
+        )
     check_window(venue, starts_at, now=now)
     if party_size > session.seats:
-        raise PolicyViolation(f"{space.name} has {session.seats} seats a session.", field="party_size")
+        raise PolicyViolation(
+            ngettext(
+                "%(space)s has %(count)s seat a session.", "%(space)s has %(count)s seats a session.", session.seats
+            )
+            % {"space": space.name, "count": session.seats},
+            field="party_size",
+        )
     return session, starts_at + timedelta(minutes=session.minutes)
 
 
 def sold_out_message(space: Space, starts_at: datetime, left: int) -> str:
     when = format_local(space.venue, starts_at)
     if left <= 0:
-        return f"{space.name} at {when} is sold out."
-    return f"{space.name} at {when} is sold out for your party: {left} seat{'s' if left != 1 else ''} left."
+        return _("%(space)s at %(when)s is sold out.") % {"space": space.name, "when": when}
+    return ngettext(
+        "%(space)s at %(when)s is sold out for your party: %(count)s seat left.",
+        "%(space)s at %(when)s is sold out for your party: %(count)s seats left.",
+        left,
+    ) % {"space": space.name, "when": when, "count": left}
 
 
 def check_window(venue: Venue, starts_at: datetime, *, now: datetime) -> None:
@@ -111,17 +124,25 @@ def check_window(venue: Venue, starts_at: datetime, *, now: datetime) -> None:
         if starts_at < now:
             if venue.uses_nights:
                 raise PolicyViolation(_("That arrival has already passed."), field="starts_at")
-            raise PolicyViolation("That time has already passed.", field="starts_at")
+            raise PolicyViolation(_("That time has already passed."), field="starts_at")
         raise PolicyViolation(
-            f"{venue.name} takes bookings at least {duration_words(venue.min_lead_minutes)} ahead; "
-            f"the earliest start is {format_local(venue, earliest)}.",
+            _("%(venue)s takes bookings at least %(lead)s ahead; the earliest start is %(earliest)s.")
+            % {
+                "venue": venue.name,
+                "lead": duration_words(venue.min_lead_minutes),
+                "earliest": format_local(venue, earliest),
+            },
             field="starts_at",
         )
     latest = now + timedelta(days=venue.max_advance_days)
     if starts_at > latest:
         raise PolicyViolation(
-            f"{venue.name} takes bookings up to {venue.max_advance_days} days ahead "
-            f"(until {format_local(venue, latest)}).",
+            ngettext(
+                "%(venue)s takes bookings up to %(count)s day ahead (until %(latest)s).",
+                "%(venue)s takes bookings up to %(count)s days ahead (until %(latest)s).",
+                venue.max_advance_days,
+            )
+            % {"venue": venue.name, "count": venue.max_advance_days, "latest": format_local(venue, latest)},
             field="starts_at",
         )
 
@@ -140,14 +161,22 @@ def check_period(
 def _check_stay(venue: Venue, starts_at: datetime, ends_at: datetime) -> None:
     local_start, local_end = starts_at.astimezone(venue.zone), ends_at.astimezone(venue.zone)
     if local_start.time() != venue.check_in_time:
-        raise PolicyViolation(f"Stays begin at check-in, {venue.check_in_time:%H:%M}.", field="starts_at")
+        raise PolicyViolation(
+            _("Stays begin at check-in, %(time)s.") % {"time": f"{venue.check_in_time:%H:%M}"}, field="starts_at"
+        )
     if local_end.time() != venue.check_out_time:
-        raise PolicyViolation(f"Stays end at check-out, {venue.check_out_time:%H:%M}.", field="ends_at")
+        raise PolicyViolation(
+            _("Stays end at check-out, %(time)s.") % {"time": f"{venue.check_out_time:%H:%M}"}, field="ends_at"
+        )
     nights = nights_between(venue, starts_at, ends_at)
     if nights < 1:
-        raise PolicyViolation("A stay lasts at least one night.", field="ends_at")
+        raise PolicyViolation(_("A stay lasts at least one night."), field="ends_at")
     if nights > MAX_NIGHTS:
-        raise PolicyViolation(f"A stay lasts at most {MAX_NIGHTS} nights.", field="ends_at")
+        raise PolicyViolation(
+            ngettext("A stay lasts at most %(count)s night.", "A stay lasts at most %(count)s nights.", MAX_NIGHTS)
+            % {"count": MAX_NIGHTS},
+            field="ends_at",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,16 +290,25 @@ def _check_slot(rules: Setup, starts_at: datetime, ends_at: datetime, party_size
     if minutes not in durations:
         if capacity.turn_minutes(rules, party_size, starts_at) is not None:
             raise PolicyViolation(
-                f"At {venue.name} a table for {party_size} is booked for {duration_words(durations[0])}.",
+                ngettext(
+                    "At %(venue)s a table for %(party)s is booked for %(length)s.",
+                    "At %(venue)s a table for %(party)s is booked for %(length)s.",
+                    party_size,
+                )
+                % {"venue": venue.name, "party": party_size, "length": duration_words(durations[0])},
                 field="ends_at",
             )
         allowed = ", ".join(duration_words(m) for m in durations)
-        raise PolicyViolation(f"Bookings here last {allowed}.", field="ends_at")
+        raise PolicyViolation(_("Bookings here last %(lengths)s.") % {"lengths": allowed}, field="ends_at")
     periods = periods_around(venue, starts_at, rules.hours)
     if not any(period.contains(starts_at, ends_at) for period in periods):
         raise PolicyViolation(
-            f"{venue.name} is not open for a booking from {format_local(venue, starts_at)} to "
-            f"{format_local(venue, ends_at, with_date=False)}.",
+            _("%(venue)s is not open for a booking from %(start)s to %(end)s.")
+            % {
+                "venue": venue.name,
+                "start": format_local(venue, starts_at),
+                "end": format_local(venue, ends_at, with_date=False),
+            },
             field="starts_at",
         )
     if not any(
@@ -279,7 +317,13 @@ def _check_slot(rules: Setup, starts_at: datetime, ends_at: datetime, party_size
         if period.contains(starts_at, ends_at)
     ):
         raise PolicyViolation(
-            f"Bookings start every {venue.slot_interval_minutes} minutes from opening time.", field="starts_at"
+            ngettext(
+                "Bookings start every %(count)s minute from opening time.",
+                "Bookings start every %(count)s minutes from opening time.",
+                venue.slot_interval_minutes,
+            )
+            % {"count": venue.slot_interval_minutes},
+            field="starts_at",
         )
 
 
@@ -294,11 +338,20 @@ def closures_meeting(venue: Venue, starts_at: datetime, ends_at: datetime) -> li
 def closure_words(venue: Venue, span: capacity.ClosureSpan) -> str:
     """'The Terrace is closed from Sun 01 Nov 00:00 to Thu 01 Apr 00:00 (winter).'"""
     closure = span.closure
-    what = closure.space.name if closure.space_id else (f"The {closure.area}" if closure.area else venue.name)
-    reason = f" ({closure.reason})" if closure.reason else ""
-    return (
-        f"{what} is closed from {format_local(venue, span.starts_at)} to {format_local(venue, span.ends_at)}{reason}."
-    )
+    words = {
+        "what": closure.space.name if closure.space_id else venue.name,
+        "area": closure.area,
+        "start": format_local(venue, span.starts_at),
+        "end": format_local(venue, span.ends_at),
+        "reason": closure.reason,
+    }
+    if closure.area and not closure.space_id:
+        if closure.reason:
+            return _("The %(area)s is closed from %(start)s to %(end)s (%(reason)s).") % words
+        return _("The %(area)s is closed from %(start)s to %(end)s.") % words
+    if closure.reason:
+        return _("%(what)s is closed from %(start)s to %(end)s (%(reason)s).") % words
+    return _("%(what)s is closed from %(start)s to %(end)s.") % words
 
 
 def check_closures(venue: Venue, seatings: list[Seating], starts_at: datetime, ends_at: datetime) -> list[Seating]:
@@ -322,8 +375,12 @@ def check_online_limit(venue: Venue, party_size: int, *, staff: bool) -> None:
     limit = venue.max_online_party_size
     if limit is not None and party_size > limit and not staff:
         raise PolicyViolation(
-            f"{venue.name} takes parties of up to {limit} online; for {party_size} guests please "
-            f"{contact_words(venue)}.",
+            ngettext(
+                "%(venue)s takes parties of up to %(limit)s online; for %(count)s guest please %(contact)s.",
+                "%(venue)s takes parties of up to %(limit)s online; for %(count)s guests please %(contact)s.",
+                party_size,
+            )
+            % {"venue": venue.name, "limit": limit, "count": party_size, "contact": contact_words(venue)},
             field="party_size",
         )
 
@@ -342,35 +399,53 @@ def candidates(
     A party over the venue's online maximum, or too big for anything, is told how to reach the venue
     (staff book it anyway when a table or combination seats it)."""
     if party_size < 1:
-        raise PolicyViolation("The party needs at least one guest.", field="party_size")
+        raise PolicyViolation(_("The party needs at least one guest."), field="party_size")
     if space is not None:
         if space.venue_id != venue.pk or not space.is_active:
-            raise PolicyViolation(f"{space.name} cannot be booked.", field="space")
+            raise PolicyViolation(_("%(space)s cannot be booked.") % {"space": space.name}, field="space")
         if not space.fits(party_size):
             raise PolicyViolation(
-                f"{space.name} takes parties of {space.min_party_size} to {space.capacity}.", field="party_size"
+                _("%(space)s takes parties of %(least)s to %(most)s.")
+                % {"space": space.name, "least": space.min_party_size, "most": space.capacity},
+                field="party_size",
             )
         return [Seating((space,))]
     check_online_limit(venue, party_size, staff=staff)
     spaces = list(venue.spaces.filter(is_active=True))
     found = capacity.seatings(rules, spaces, party_size=party_size, category=category, combine=venue.assigns_spaces)
     if not found:
-        what = f"{category} " if category else ""
-        raise PolicyViolation(
-            f"{venue.name} has no {what}space for a party of {party_size} to book online; "
-            f"please {contact_words(venue)}.",
-            field="party_size",
-        )
+        words = {"venue": venue.name, "category": category, "party": party_size, "contact": contact_words(venue)}
+        if category:
+            message = ngettext(
+                "%(venue)s has no %(category)s space for a party of %(party)s to book online; please %(contact)s.",
+                "%(venue)s has no %(category)s space for a party of %(party)s to book online; please %(contact)s.",
+                party_size,
+            )
+        else:
+            message = ngettext(
+                "%(venue)s has no space for a party of %(party)s to book online; please %(contact)s.",
+                "%(venue)s has no space for a party of %(party)s to book online; please %(contact)s.",
+                party_size,
+            )
+        raise PolicyViolation(message % words, field="party_size")
     return found
 
 
 def unavailable_message(venue: Venue, space: Space | None, starts_at: datetime, party_size: int) -> str:
     when = format_local(venue, starts_at)
     if space is not None:
-        return f"{space.name} is no longer free at {when}."
+        return _("%(space)s is no longer free at %(when)s.") % {"space": space.name, "when": when}
     if venue.uses_nights:
-        return f"No room for {party_size} is free for those nights any more."
-    return f"No table or space for {party_size} is free at {when} any more."
+        return ngettext(
+            "No room for %(party)s is free for those nights any more.",
+            "No room for %(party)s is free for those nights any more.",
+            party_size,
+        ) % {"party": party_size}
+    return ngettext(
+        "No table or space for %(party)s is free at %(when)s any more.",
+        "No table or space for %(party)s is free at %(when)s any more.",
+        party_size,
+    ) % {"party": party_size, "when": when}
 
 
 def paced_message(venue: Venue, window: capacity.PacingWindow, starts_at: datetime) -> str:
@@ -379,18 +454,25 @@ def paced_message(venue: Venue, window: capacity.PacingWindow, starts_at: dateti
     rule = window.rule
     limits = []
     if rule.max_covers is not None:
-        limits.append(f"{rule.max_covers} guests")
+        limits.append(ngettext("%(count)s guest", "%(count)s guests", rule.max_covers) % {"count": rule.max_covers})
     if rule.max_parties is not None:
-        limits.append(f"{rule.max_parties} parties")
-    where = f"the {rule.area} at {venue.name}" if rule.area else venue.name
-    if window.shift is not None:
-        where = f"{window.shift.name} on {where}" if rule.area else f"{window.shift.name} at {where}"
+        limits.append(ngettext("%(count)s party", "%(count)s parties", rule.max_parties) % {"count": rule.max_parties})
+    names = {"area": rule.area, "venue": venue.name, "shift": window.shift.name if window.shift else ""}
+    if window.shift is not None and rule.area:
+        where = _("%(shift)s on the %(area)s at %(venue)s") % names
+    elif window.shift is not None:
+        where = _("%(shift)s at %(venue)s") % names
+    elif rule.area:
+        where = _("the %(area)s at %(venue)s") % names
+    else:
+        where = venue.name
     where = where[0].upper() + where[1:]
     start, end = (format_local(venue, moment, with_date=False) for moment in (window.starts_at, window.ends_at))
-    return (
-        f"{where} is full at {format_local(venue, starts_at)}: at most {' or '.join(limits)} "
-        f"start between {start} and {end}. Please choose another time."
-    )
+    most = limits[0] if len(limits) == 1 else _("%(first)s or %(second)s") % {"first": limits[0], "second": limits[1]}
+    return _(
+        "%(where)s is full at %(when)s: at most %(most)s start between %(start)s and %(end)s. "
+        "Please choose another time."
+    ) % {"where": where, "when": format_local(venue, starts_at), "most": most, "start": start, "end": end}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,13 +487,17 @@ def cancellation_deadline(reservation: Reservation) -> datetime:
     return reservation.starts_at - timedelta(hours=reservation.space.venue.cancellation_cutoff_hours)
 
 
+CHANGES, CANCELLATION = "Changes", "Cancellation"  # what a cut-off closes (check_cutoff's `what`)
+
+
 def check_cutoff(reservation: Reservation, what: str, deadline: datetime, hours: int, *, now: datetime) -> None:
     """Refuse a guest's change or cancellation of a confirmed booking once the venue's cut-off passed."""
     if reservation.status == Reservation.Status.CONFIRMED and now > deadline:  # a hold is still being made
         venue = reservation.space.venue
-        raise PolicyViolation(
-            f"{what} closed {duration_words(hours * 60)} before the start ({format_local(venue, deadline)})."
-        )
+        words = {"length": duration_words(hours * 60), "deadline": format_local(venue, deadline)}
+        if what == CANCELLATION:
+            raise PolicyViolation(_("Cancellation closed %(length)s before the start (%(deadline)s).") % words)
+        raise PolicyViolation(_("Changes closed %(length)s before the start (%(deadline)s).") % words)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,14 +516,17 @@ def check_actor(reservation: Reservation, actor, power: Power = Power.CHANGE_BOO
         return powers.can(actor, power, venue)
     if powers.may(actor, power, venue):
         return True
-    raise NotAllowed("Reservation not found.")
+    raise NotAllowed(_("Reservation not found."))
 
 
 def check_space_choice(venue: Venue, space: Space | None, *, staff: bool) -> None:
     """Where the venue assigns its spaces a guest asks for a time, not for table 7: only staff choose."""
     if space is not None and venue.assigns_spaces and not staff and not space.sold_by_seat:
-        noun = space_noun(venue)
-        raise PolicyViolation(
-            f"{venue.name} assigns the {noun}: ask for a time and party size, not for a particular {noun}.",
-            field="space",
-        )
+        kind = space_kind(venue)
+        if kind == "table":
+            message = _("%(venue)s assigns the table: ask for a time and party size, not for a particular table.")
+        elif kind == "room":
+            message = _("%(venue)s assigns the room: ask for a time and party size, not for a particular room.")
+        else:
+            message = _("%(venue)s assigns the space: ask for a time and party size, not for a particular space.")
+        raise PolicyViolation(message % {"venue": venue.name}, field="space")

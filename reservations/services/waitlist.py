@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext as _
 
 from core.formats import DATE_WITH_DAY
 from core.replica import pin_to_primary
@@ -46,20 +47,24 @@ def waitlist_join(
     """Put `guest` in line for `day` at `venue`, for a start between `earliest` and `latest`."""
     now = now or timezone.now()
     if not venue.is_active:
-        raise PolicyViolation(f"{venue.name} is not taking bookings.", field="venue")
+        raise PolicyViolation(_("%(venue)s is not taking bookings.") % {"venue": venue.name}, field="venue")
     if not venue.waitlist:
-        raise PolicyViolation(f"{venue.name} has no waitlist; please try another time.", field="venue")
+        raise PolicyViolation(
+            _("%(venue)s has no waitlist; please try another time.") % {"venue": venue.name}, field="venue"
+        )
     if party_size < 1:
-        raise PolicyViolation("The party needs at least one guest.", field="party_size")
+        raise PolicyViolation(_("The party needs at least one guest."), field="party_size")
     if venue.uses_nights and not 1 <= nights <= rules.MAX_NIGHTS:
-        raise PolicyViolation(f"A stay lasts 1 to {rules.MAX_NIGHTS} nights.", field="nights")
+        raise PolicyViolation(_("A stay lasts 1 to %(most)s nights.") % {"most": rules.MAX_NIGHTS}, field="nights")
     if latest < earliest:
-        raise PolicyViolation("The latest start must not be before the earliest.", field="latest")
+        raise PolicyViolation(_("The latest start must not be before the earliest."), field="latest")
     if space is not None and space.venue_id != venue.pk:
-        raise PolicyViolation(f"{space.name} is not one of {venue.name}'s.", field="space")
+        raise PolicyViolation(
+            _("%(space)s is not one of %(venue)s's.") % {"space": space.name, "venue": venue.name}, field="space"
+        )
     last_start = local_datetime(venue, day, latest)
     if last_start <= now:
-        raise PolicyViolation("That time has already passed.", field="day")
+        raise PolicyViolation(_("That time has already passed."), field="day")
     rules.check_window(
         venue, max(local_datetime(venue, day, earliest), now + timedelta(minutes=venue.min_lead_minutes)), now=now
     )
@@ -83,8 +88,8 @@ def waitlist_join(
             return entry
     except IntegrityError:
         raise PolicyViolation(
-            f"You are on {venue.name}'s waitlist for {date_format(day, DATE_WITH_DAY)} already; leave it to ask "
-            "for another time.",
+            _("You are on %(venue)s's waitlist for %(day)s already; leave it to ask for another time.")
+            % {"venue": venue.name, "day": date_format(day, DATE_WITH_DAY)},
             field="day",
         ) from None
 
@@ -96,7 +101,7 @@ def waitlist_leave(*, entry: WaitlistEntry, actor, now: datetime | None = None) 
 
     now = now or timezone.now()
     if actor is None or (actor.pk != entry.guest_id and not powers.may(actor, Power.CHANGE_BOOKINGS, entry.venue_id)):
-        raise NotAllowed("Waitlist entry not found.")
+        raise NotAllowed(_("Waitlist entry not found."))
     with transaction.atomic():
         current = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("offer").get(pk=entry.pk)
         if current.status not in WaitlistEntry.OPEN_STATUSES:
@@ -201,7 +206,7 @@ def waitlist_offer_now(*, entry: WaitlistEntry, actor, now: datetime | None = No
     for the venue's offer window and e-mailed like any offer. Returns the entry, offered."""
     now = now or timezone.now()
     if actor is None or not powers.may(actor, Power.CHANGE_BOOKINGS, entry.venue_id):
-        raise NotAllowed("Only the venue's staff may offer a place out of turn.")
+        raise NotAllowed(_("Only the venue's staff may offer a place out of turn."))
     with transaction.atomic():
         # Locked: an offer_freed running now skips it (SKIP LOCKED) rather than offering it twice.
         current = (
@@ -210,16 +215,23 @@ def waitlist_offer_now(*, entry: WaitlistEntry, actor, now: datetime | None = No
             .get(pk=entry.pk)
         )
         if current.status != Status.WAITING:
-            raise PolicyViolation(f"This wish is no longer waiting: {current.get_status_display().lower()}.")
+            raise PolicyViolation(
+                _("This wish is no longer waiting: %(status)s.") % {"status": current.get_status_display().lower()}
+            )
         if not _offer(current, now):
-            raise PolicyViolation("Nothing that fits this wish is free now.")
+            raise PolicyViolation(_("Nothing that fits this wish is free now."))
         return current
 
 
 def offer_words(entry: WaitlistEntry) -> str:
     """'QXYC-3D48-E59A, Table 1 at 19:00, held until 18:45': what an entry was offered, in the venue's time."""
     offer, zone = entry.offer, entry.venue.zone
-    words = f"{offer.reference}, {offer.spaces_words} at {offer.starts_at.astimezone(zone):%H:%M}"
+    words = {
+        "reference": offer.reference,
+        "spaces": offer.spaces_words,
+        "time": f"{offer.starts_at.astimezone(zone):%H:%M}",
+    }
     if offer.status == Reservation.Status.HELD and offer.hold_expires_at:
-        words += f", held until {offer.hold_expires_at.astimezone(zone):%H:%M}"
-    return words
+        words["until"] = f"{offer.hold_expires_at.astimezone(zone):%H:%M}"
+        return _("%(reference)s, %(spaces)s at %(time)s, held until %(until)s") % words
+    return _("%(reference)s, %(spaces)s at %(time)s") % words

@@ -97,7 +97,7 @@ def test_without_contact_the_footer_has_only_the_name(client, no_contact):
     html = client.get(reverse("home")).content.decode()
 
     footer = html[html.index('<footer class="site-footer">') :]
-    assert "<strong>Holdfast</strong></p></footer>" in footer
+    assert "<strong>Holdfast</strong></p>" in footer
     assert "Write to" not in footer and "mailto:" not in footer
 
 
