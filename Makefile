@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed lint
 	$(PY) -m config.dev exec -- $(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test
+	$(PY) manage.py check_catalogues --settings=config.settings.test
 	$(PY) manage.py compile_catalogues --settings=config.settings.test
 	$(PY) -m config.dev exec -- $(PY) -m pytest $(PYTEST_ARGS)
 
