@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
@@ -38,7 +39,7 @@ class LanguageMiddleware:
         user = getattr(request, "user", None)
         if chosen and user is not None and user.is_authenticated and hasattr(user, "language") and not user.language:
             # Remembered once, so e-mails sent later by a worker are in the language the guest used.
-            type(user).objects.filter(pk=user.pk, language="").update(language=language)
+            get_user_model().objects.filter(pk=user.pk, language="").update(language=language)
             user.language = language
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()

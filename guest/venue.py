@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -470,4 +470,8 @@ def waitlist_context(venue: Venue, spaces: list[Space], context: dict, wish: Wai
 
 def venue_detail(request, slug):
     venue = active_venue(slug)
+    if not getattr(request, "language_chosen", True):
+        # A visitor whose browser asked for none of our languages reads the venue in its own.
+        translation.activate(venue.language)
+        request.LANGUAGE_CODE = translation.get_language()
     return venue_page(request, venue, data=request.GET)

@@ -26,7 +26,9 @@
       var secondsLeft = Math.max(0, Math.ceil((expiresAt - (Date.now() + skew)) / 1000));
       if (secondsLeft > 0) {
         if (text) {
-          text.textContent = Math.floor(secondsLeft / 60) + ":" + pad(secondsLeft % 60) + " left.";
+          // The words come translated from the page: data-left-words="%(time)s left."
+          var pattern = timer.getAttribute("data-left-words") || "%(time)s left.";
+          text.textContent = pattern.replace("%(time)s", Math.floor(secondsLeft / 60) + ":" + pad(secondsLeft % 60));
         }
         return;
       }

@@ -45,7 +45,9 @@
     var words = here.day === there.day ? here.time : here.day + " " + here.time;
     var yours = document.createElement("span");
     yours.className = "your-time";
-    yours.textContent = " (" + words + " your time)";
+    // The words come translated from the page: <html data-your-time="%(time)s your time">.
+    var pattern = document.documentElement.getAttribute("data-your-time") || "%(time)s your time";
+    yours.textContent = " (" + pattern.replace("%(time)s", words) + ")";
     element.insertAdjacentElement("afterend", yours);
   }
 
