@@ -11,10 +11,26 @@ from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_decimal_symbol
+from django.utils.functional import lazy
 from django.utils.translation import get_language, gettext, to_locale
 
-DATE_WITH_DAY = "D j M"  # Fri 14 Nov (Django's date filter)
-DATE_LONG = "l j F Y"  # Friday 14 November 2026
+# Django date formats per language, chosen when a date is written (lazy: the active language's).
+# The day and month names come from Django's own catalogues.
+_WITH_DAY = {"de": "D., j. M.", "fr": "D j b", "es": "D j b"}  # Fr., 4. Dez. · ven 4 déc · vie 4 dic
+_DATETIME_WITH_DAY = {"de": "D., j. M., H:i", "fr": "D j b H:i", "es": "D j b H:i"}  # Fr., 4. Dez., 19:30
+_LONG = {"de": "l, j. F Y", "es": "l j \\d\\e F \\d\\e Y"}  # Freitag, 4. Dezember 2026 · viernes 4 de diciembre de 2026
+
+
+def _of_language(patterns: dict, default: str):
+    def pattern() -> str:
+        return patterns.get((get_language() or "en").split("-")[0], default)
+
+    return lazy(pattern, str)()
+
+
+DATE_WITH_DAY = _of_language(_WITH_DAY, "D j M")  # Fri 4 Dec
+DATETIME_WITH_DAY = _of_language(_DATETIME_WITH_DAY, "D j M H:i")  # Fri 4 Dec 19:30
+DATE_LONG = _of_language(_LONG, "l j F Y")  # Friday 4 December 2026
 TIME = "H:i"
 
 

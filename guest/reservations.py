@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import phones
 from core import ratelimit
-from core.formats import DATE_WITH_DAY, TIME, money
+from core.formats import DATETIME_WITH_DAY, TIME, money
 from guest.forms import AvailabilityForm, BookingDetailsForm, ChoiceForm
 from guest.venue import active_spaces, active_venue, picker_context, render_picker, venue_page
 from guest.waitlist import guest_entries
@@ -57,7 +57,7 @@ def _when(venue, moment: datetime, with_date: bool = True) -> str:
     """A moment at the venue as these pages write it (the glossary's one format for pages): "Fri 14 Nov
     19:00" in the venue's zone, or just "19:00"."""
     local = moment.astimezone(venue.zone)
-    return date_format(local, f"{DATE_WITH_DAY} {TIME}" if with_date else TIME)
+    return date_format(local, DATETIME_WITH_DAY if with_date else TIME)
 
 
 def _status_for(error: BookingError) -> int:

@@ -17,6 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -32,9 +33,9 @@ WITH_CALENDAR = {Kind.CONFIRMED, Kind.MODIFIED, Kind.REMINDER, Kind.CANCELLED}
 # the subjects.
 FORMATS = {
     "long_date": formats.DATE_LONG,
-    "long": f"{formats.DATE_LONG}, {formats.TIME}",
+    "long": format_lazy("{}, {}", formats.DATE_LONG, formats.TIME),
     "short_date": formats.DATE_WITH_DAY,
-    "short": f"{formats.DATE_WITH_DAY} {formats.TIME}",
+    "short": formats.DATETIME_WITH_DAY,
     "time": formats.TIME,
 }
 

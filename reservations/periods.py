@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils.dateformat import format as date_format
 
-from core.formats import DATE_WITH_DAY, TIME
+from core.formats import DATETIME_WITH_DAY, TIME
 from spaces.models import OpeningHours, Venue
 
 
@@ -43,7 +43,7 @@ def format_local(venue: Venue, moment: datetime, with_date: bool = True) -> str:
     """How we show a moment to a guest: 'Fri 14 Nov 19:00' in the venue's zone (core/formats.py's
     short format with the day, in the active language)."""
     local = moment.astimezone(venue.zone)
-    return date_format(local, f"{DATE_WITH_DAY} {TIME}" if with_date else TIME)
+    return date_format(local, DATETIME_WITH_DAY if with_date else TIME)
 
 
 def opening_periods(venue: Venue, day: date, hours: list[OpeningHours]) -> list[Period]:

@@ -4,6 +4,7 @@
 import zoneinfo
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.translation import get_language
@@ -24,12 +25,13 @@ def zone_words(zone_name):
 
 
 @register.simple_tag
-def venue_time(moment, zone_name, fmt=formats.DATE_WITH_DAY + " " + formats.TIME):
+def venue_time(moment, zone_name, fmt=None):
     """A moment at a venue, in the venue's zone, marked up so static/js/local-time.js can add the
     guest's own time beside it when their browser's zone differs:
     `{% venue_time reservation.starts_at venue.time_zone %}` -> <time ...>Fri 14 Nov 19:00</time>."""
     if moment is None:
         return ""
+    fmt = fmt or formats.DATETIME_WITH_DAY
     zone = zoneinfo.ZoneInfo(zone_name)
     local = moment.astimezone(zone)
     # To the second: a browser's Date() reads ISO 8601 with milliseconds at most, not Python's microseconds.
@@ -41,3 +43,9 @@ def venue_time(moment, zone_name, fmt=formats.DATE_WITH_DAY + " " + formats.TIME
 def in_language(obj):
     """A venue's description in the active language (Venue.description_in), else its own."""
     return obj.description_in(get_language() or "")
+
+
+@register.filter(expects_localtime=True)
+def short_date(value):
+    """A date the short way, in the active language: "Fri 4 Dec", "Fr., 4. Dez."."""
+    return date_filter(value, str(formats.DATE_WITH_DAY)) if value else ""  # in the active zone, as |date

@@ -45,13 +45,8 @@ def days_ahead(venue: Venue, days: int, weekdays=range(7)) -> date:
 
 
 def short_day(day: date) -> str:
-    """As the results heading writes a day: 'Tue 4 Jun'."""
+    """As the pages write a day (results headings, booking details): 'Tue 4 Jun'."""
     return f"{day:%a} {day.day} {day:%b}"
-
-
-def long_day(day: date) -> str:
-    """As the reservation page writes a day: 'Tuesday 4 June 2030'."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def detail(page, term: str):
@@ -115,7 +110,7 @@ def test_a_new_guest_books_a_table_changes_the_time_and_cancels(page):
 
     page.goto(sakura.get_absolute_url())
     expect(page.get_by_role("heading", name="Book a table")).to_be_visible()
-    expect(page.get_by_text("All times are local to Sakura Table (Asia/Tokyo).")).to_be_visible()
+    expect(page.get_by_text("All times at Sakura Table are Tokyo time.")).to_be_visible()
     results = page.locator("#availability .results-heading")
     page.get_by_label("Date").fill(day.isoformat())
     expect(results).to_have_text(f"Free times on {short_day(day)} for 2 guests")
@@ -125,11 +120,12 @@ def test_a_new_guest_books_a_table_changes_the_time_and_cancels(page):
 
     page.wait_for_url(REVIEW_URL)
     expect(page.get_by_role("heading", level=1)).to_have_text("Review your booking")
-    expect(detail(page, "From")).to_have_text(f"{day:%a %d %b} 19:30")
-    expect(detail(page, "Until")).to_have_text("21:00")
-    expect(detail(page, "Times in")).to_have_text("Asia/Tokyo")
+    # The venue's time, and the browser's own (UTC, nine hours behind) beside it.
+    expect(detail(page, "From")).to_have_text(f"{short_day(day)} 19:30 (10:30 your time)")
+    expect(detail(page, "Until")).to_have_text("21:00 (12:00 your time)")
+    expect(detail(page, "Times in")).to_have_text("Tokyo time")
     expect(detail(page, "Guests")).to_have_text("4")
-    expect(page.get_by_text("Held for you until")).to_contain_text("(Asia/Tokyo)")
+    expect(page.get_by_text("Held for you until")).to_contain_text("(Tokyo time)")
     page.get_by_label("Notes for the venue (optional)").fill("A high chair, please")
     page.get_by_role("button", name="Confirm booking").click()
 
@@ -147,7 +143,7 @@ def test_a_new_guest_books_a_table_changes_the_time_and_cancels(page):
     page.get_by_role("link", name="My reservations", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My reservations")
     row = section_after(page, "Upcoming", "table").get_by_role("row").filter(has_text="Sakura Table")
-    expect(row).to_contain_text(f"{short_day(day)} {day.year}, 19:30 (Asia/Tokyo)")
+    expect(row).to_contain_text(f"{short_day(day)} 19:30 (10:30 your time) (Tokyo time)")
     expect(row).to_contain_text("Confirmed")
     expect(section_after(page, "Past")).to_have_text("No past reservations yet.")
 
@@ -158,9 +154,12 @@ def test_a_new_guest_books_a_table_changes_the_time_and_cancels(page):
     page.get_by_role("button", name="20:30", exact=True).click()
 
     page.wait_for_url(DETAIL_URL)
-    expect(page.get_by_role("status")).to_have_text(f"Your reservation is changed: {day:%a %d %b} 20:30, 4 guests.")
-    expect(detail(page, "From")).to_have_text(f"{long_day(day)}, 20:30")
-    expect(detail(page, "Times in")).to_have_text("Asia/Tokyo")
+    reservation.refresh_from_db()
+    expect(page.get_by_role("status")).to_have_text(
+        f"Your reservation is changed: {short_day(day)} 20:30, 4 guests, {reservation.space.category}."
+    )
+    expect(detail(page, "From")).to_have_text(f"{short_day(day)} 20:30 (11:30 your time)")
+    expect(detail(page, "Times in")).to_have_text("Tokyo time")
 
     page.get_by_role("link", name="Cancel reservation").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Cancel reservation {reservation.reference}?")
@@ -170,14 +169,19 @@ def test_a_new_guest_books_a_table_changes_the_time_and_cancels(page):
     expect(detail(page, "Status")).to_have_text("Cancelled")
     expect(page.get_by_role("link", name="Modify reservation")).to_have_count(0)
     expect(page.locator(".timeline li")).to_have_text(
-        [re.compile(f"— {kind}$") for kind in ["Held", "Modified", "Confirmed", "Modified", "Cancelled"]]
+        [
+            re.compile(f" — {re.escape(words)}$")
+            for words in ["Held", "Confirmed, with notes", "Modified: 19:30 → 20:30", "Cancelled"]
+        ]
     )
 
     page.get_by_role("link", name="All my reservations").click()
     expect(section_after(page, "Upcoming")).to_have_text("No upcoming reservations.")
-    row = section_after(page, "Past", "table").get_by_role("row").filter(has_text="Sakura Table")
-    expect(row).to_contain_text(f"{short_day(day)} {day.year}, 20:30 (Asia/Tokyo)")
+    # Cancelled while still ahead: under Cancelled, not under Past.
+    row = section_after(page, "Cancelled", "table").get_by_role("row").filter(has_text="Sakura Table")
+    expect(row).to_contain_text(f"{short_day(day)} 20:30 (11:30 your time) (Tokyo time)")
     expect(row).to_contain_text("Cancelled")
+    expect(section_after(page, "Past")).to_have_text("No past reservations yet.")
 
 
 def test_a_guest_books_two_nights_in_a_double_room_logging_in_on_the_way(page, hotel, guest_user):
@@ -200,7 +204,7 @@ def test_a_guest_books_two_nights_in_a_double_room_logging_in_on_the_way(page, h
     page.get_by_label("Nights").select_option(label="2 nights")
     expect(results).to_have_text(f"Rooms for 2 guests, 2 nights from {short_day(arrival)}")
     double = page.locator(".option").filter(has=page.get_by_role("heading", name="Double", exact=True))
-    expect(double).to_contain_text("180 GBP for 2 nights")
+    expect(double).to_contain_text("£180 for 2 nights")
     expect(double).to_contain_text("2 left")
     family = page.locator(".option").filter(has=page.get_by_role("heading", name="Family", exact=True))
     expect(family).to_contain_text("Sold out for these dates")
@@ -217,24 +221,25 @@ def test_a_guest_books_two_nights_in_a_double_room_logging_in_on_the_way(page, h
     page.wait_for_url(re.compile(r"/venues/harbour-house/hold/\?"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Your choice")
     expect(detail(page, "Room type")).to_have_text("Double")
-    expect(detail(page, "Check-in")).to_have_text(f"{arrival:%a %d %b} 15:00")
-    expect(detail(page, "Check-out")).to_have_text(f"{departure:%a %d %b} 11:00")
+    expect(detail(page, "Check-in").locator("time")).to_have_text(f"{short_day(arrival)} 15:00")
+    expect(detail(page, "Check-out").locator("time")).to_have_text(f"{short_day(departure)} 11:00")
     expect(detail(page, "Nights")).to_have_text("2")
     page.get_by_role("button", name="Hold this booking").click()
 
     page.wait_for_url(REVIEW_URL)
     expect(detail(page, "Room")).to_have_text(re.compile(r"^10[23] \(Double\)$"))
-    expect(detail(page, "Check-in")).to_have_text(f"{arrival:%a %d %b} 15:00")
-    expect(detail(page, "Check-out")).to_have_text(f"{departure:%a %d %b} 11:00")
-    expect(detail(page, "Times in")).to_have_text("Europe/London")
-    expect(detail(page, "Price")).to_have_text("180 GBP")
+    # The venue's own time (London: the browser's UTC adds "your time" beside it in summer only).
+    expect(detail(page, "Check-in").locator("time")).to_have_text(f"{short_day(arrival)} 15:00")
+    expect(detail(page, "Check-out").locator("time")).to_have_text(f"{short_day(departure)} 11:00")
+    expect(detail(page, "Times in")).to_have_text("London time")
+    expect(detail(page, "Price")).to_have_text("£180")
     page.get_by_role("button", name="Confirm booking").click()
 
     page.wait_for_url(DETAIL_URL)
     expect(page.get_by_role("status")).to_contain_text("Your booking is confirmed.")
-    expect(detail(page, "Check-in")).to_have_text(f"{long_day(arrival)}, 15:00")
-    expect(detail(page, "Check-out")).to_have_text(f"{long_day(departure)}, 11:00")
-    expect(detail(page, "Price")).to_have_text("180 GBP")
+    expect(detail(page, "Check-in").locator("time")).to_have_text(f"{short_day(arrival)} 15:00")
+    expect(detail(page, "Check-out").locator("time")).to_have_text(f"{short_day(departure)} 11:00")
+    expect(detail(page, "Price")).to_have_text("£180")
     expect(detail(page, "Status")).to_have_text("Confirmed")
     stay = Reservation.objects.exclude(pk=family_taken.pk).get()
     assert (stay.guest, stay.requested_category, stay.nights, stay.price) == (guest_user, "Double", 2, 180)
@@ -246,7 +251,7 @@ def test_your_choice_page_shows_the_price_of_a_room_type(page, hotel):
     page.goto(f"/venues/{hotel.slug}/hold/?{urlencode({**query, 'category': 'Double'})}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your choice")
 
-    expect(detail(page, "Price")).to_have_text("180 GBP", timeout=1_000)
+    expect(detail(page, "Price")).to_have_text("£180", timeout=1_000)
 
 
 def test_two_guests_race_for_the_last_room_and_the_second_is_offered_the_nearest_times(
@@ -272,14 +277,14 @@ def test_two_guests_race_for_the_last_room_and_the_second_is_offered_the_nearest
         grace_page.get_by_role("button", name="10:00 in Booth").click()
     assert refused.value.status == 409
     expect(grace_page.get_by_role("heading", level=1)).to_have_text("Foundry Rooms")
-    expect(grace_page.locator(".booking-problem")).to_have_text(f"Booth is no longer free at {day:%a %d %b} 10:00.")
+    expect(grace_page.locator(".booking-problem")).to_have_text(f"Booth is no longer free at {short_day(day)} 10:00.")
     nearest = grace_page.get_by_role("region", name="Nearest free times")
     expect(nearest.get_by_role("button")).to_have_text(["08:30 in Booth", "09:00 in Booth", "11:00 in Booth"])
     axe_check(grace_page)
 
     nearest.get_by_role("button", name="11:00 in Booth").click()
     grace_page.wait_for_url(REVIEW_URL)
-    expect(detail(grace_page, "From")).to_have_text(f"{day:%a %d %b} 11:00")
+    expect(detail(grace_page, "From").locator("time")).to_have_text(f"{short_day(day)} 11:00")
 
     at_ten = datetime.combine(day, time(10), tzinfo=meeting_rooms.zone)
     active = Reservation.objects.filter(status__in=Reservation.ACTIVE_STATUSES)
@@ -312,8 +317,11 @@ def test_a_hold_that_runs_out_on_the_review_page_cannot_be_confirmed(page, venue
     expect(page.get_by_role("alert")).to_contain_text("Your hold ran out.", timeout=10_000)
     expect(page.get_by_text("Held for you until")).to_be_hidden()
     expect(confirm).to_be_disabled()
+    # The countdown's own alert offers the same choice again, or that day's search.
+    ran_out = page.locator("[data-countdown-expired]")
+    expect(ran_out.get_by_role("button", name="Hold again")).to_be_visible()
     search_again = f"{venue.get_absolute_url()}?date={SHEET_DAY.isoformat()}&party_size=2&duration=90"
-    expect(page.get_by_role("link", name="Search again")).to_have_attribute("href", search_again)
+    expect(ran_out.get_by_role("link", name="Choose another time")).to_have_attribute("href", search_again)
 
     # A stale tab, or a browser without JavaScript, could still send the form: the server refuses it.
     confirm.evaluate("button => { button.disabled = false; }")
@@ -321,9 +329,12 @@ def test_a_hold_that_runs_out_on_the_review_page_cannot_be_confirmed(page, venue
         confirm.click()
     assert answered.value.status == 409
     held_until = expires_at.astimezone(venue.zone).strftime("%H:%M")
-    expect(page.get_by_role("alert")).to_have_text(
-        re.compile(f"Your hold ran out at {held_until}. Please search again.\\s+Search again at Trattoria Aurora")
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text(
+        re.compile(f"^\\s*Your hold ran out at {held_until}.\\s+Hold again\\s+Choose another time\\s*$")
     )
+    expect(alert).not_to_contain_text("Please search again.")
+    expect(alert.get_by_role("link", name="Choose another time")).to_have_attribute("href", search_again)
     expect(page.get_by_role("button", name="Confirm booking")).to_be_disabled()
     assert Reservation.objects.get(pk=hold.pk).status == Reservation.Status.EXPIRED
 
@@ -368,7 +379,7 @@ def test_guest_booking_pages_have_no_serious_accessibility_violations_at_phone_w
     page.keyboard.press("Enter")
     page.wait_for_url(REVIEW_URL)
     check("", "Review your booking")
-    expect(detail(page, "From")).to_have_text("Tue 04 Jun 19:30")
+    expect(detail(page, "From")).to_have_text("Tue 4 Jun 19:30 (17:30 your time)")  # Berlin, and the browser's UTC
 
     booking = day_sheet_bookings[2]
     check(booking.get_absolute_url(), f"Reservation {booking.reference}")
@@ -470,7 +481,7 @@ def test_screenshots_of_the_booking_pages(
     login(page, guest_user.email)
     _freeze_review_countdown(page, BOOKED_ON)
     page.goto(f"/reservations/{hold.reference}/review/")
-    expect(page.get_by_text("Held for you until")).to_contain_text("10:10 (Europe/London). 10:00 left.")
+    expect(page.get_by_text("Held for you until")).to_contain_text("10:10 (London time). 10:00 left.")
     screenshot(page, "review")
 
     page.goto(dinner.get_absolute_url())
@@ -478,5 +489,9 @@ def test_screenshots_of_the_booking_pages(
     screenshot(page, "reservation")
 
     page.goto("/reservations/")
-    expect(section_after(page, "Past", "table").get_by_role("row")).to_have_count(3)  # header and two
+    # The autumn stay, cancelled but still ahead, under Cancelled; the 2025 dinner under Past.
+    expect(section_after(page, "Cancelled", "table").get_by_role("row")).to_have_count(2)  # header and one
+    expect(section_after(page, "Cancelled", "table")).to_contain_text("Harbour House")
+    expect(section_after(page, "Past", "table").get_by_role("row")).to_have_count(2)  # header and one
+    expect(section_after(page, "Past", "table")).to_contain_text("Trattoria Aurora")
     screenshot(page, "my-reservations")
