@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -71,13 +72,14 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["name", "phone"]
+        fields = ["name", "phone", "language"]
         labels = {"name": NAME_LABEL}
         widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].required = True
+        self.fields["language"].choices = [("", _("The one my browser asks for")), *settings.LANGUAGES]
         self.fields["name"].error_messages.update(NAME_ERRORS)
         if self.instance.phone and not self.is_bound:
             self.initial["phone"] = phones.display(self.instance.phone)

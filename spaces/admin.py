@@ -491,6 +491,16 @@ class VenueAdmin(VenueScoped, CalendarTokenAdmin, VenueTimeZoneAdmin, admin.Mode
                 ]
             },
         ),
+        (
+            _("Languages"),
+            {
+                "fields": ["language", "translations"],
+                "description": _(
+                    "The description above is in the venue's own language; give it in others here. Guests "
+                    "read the one in their language, else the venue's."
+                ),
+            },
+        ),
         (pgettext_lazy("noun", "Booking"), {"fields": ["booking_mode", "assignment"]}),
         (
             _("Time slots (restaurants, meeting rooms)"),
