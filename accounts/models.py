@@ -39,6 +39,7 @@ class User(AbstractUser):
         _("language"),
         max_length=10,
         blank=True,
+        db_default="",  # also for rows written by SQL (bench/data.py, the query-plan tests)
         choices=settings.LANGUAGES,
         help_text=_("Pages and e-mails are in this language; empty: the browser's."),
     )

@@ -25,4 +25,5 @@ class Command(BaseCommand):
                 with mo.open("wb") as target:
                     write_mo(target, catalogue, use_fuzzy=False)
                 compiled += 1
-        self.stdout.write(f"Compiled {compiled} catalogue(s).")
+        if options["verbosity"]:
+            self.stdout.write(f"Compiled {compiled} catalogue(s).")
