@@ -287,6 +287,8 @@ class Venue(models.Model):
             errors["deposit_percent"] = _("Give the deposit as a percentage from 1 to 100.")
         if self.payment_mode == PaymentMode.FIRST_NIGHT and self.booking_mode != self.BookingMode.NIGHTS:
             errors["payment_mode"] = _("“The first night” is for venues booked by the night.")
+        if self.translations in (None, ""):
+            self.translations = {}  # a cleared field in the admin: no other language
         if not isinstance(self.translations, dict) or not all(
             code in dict(settings.LANGUAGES) and isinstance(text, str)
             for code, text in (self.translations or {}).items()

@@ -109,6 +109,8 @@ def venue_form_data(**overrides):
         "time_zone": "Europe/Rome",
         "is_active": "on",
         "currency": "EUR",
+        "language": "en-gb",
+        "translations": "",  # cleared: no other language
         "booking_mode": "slots",
         "assignment": "venue_assigns",
         "slot_interval_minutes": "15",
@@ -162,6 +164,7 @@ def test_staff_adds_a_venue_with_spaces_and_opening_hours(staff_client):
     response = staff_client.post(reverse("admin:spaces_venue_add"), data)
     assert response.status_code == 302, form_errors(response)
     venue = Venue.objects.get(slug="nuova")
+    assert (venue.language, venue.translations) == ("en-gb", {})  # a cleared translations field: none
     assert list(venue.spaces.values_list("name", "capacity")) == [("Table 1", 4)]
     assert list(venue.opening_hours.values_list("opens_at", "closes_at")) == [(time(12), time(15))]
 
