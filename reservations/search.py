@@ -20,7 +20,6 @@ it), and no query runs per venue, space or booking.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from functools import reduce
 from operator import or_
 
@@ -34,14 +33,13 @@ from reservations.capacity import Setup
 from reservations.exceptions import PolicyViolation
 from reservations.models import Reservation, SpaceClaim, period
 from reservations.periods import local_datetime, stay_period
-from reservations.pricing import breakdown_words, night_prices, nights_of, price_for
 from reservations.selectors import (
     Availability,
-    Option,
     Slot,
     SpaceAvailability,
     _instant,
     _slot_candidates,
+    _tally,
     category_entries,
 )
 from reservations.services import rules
@@ -458,43 +456,7 @@ def _compute(plan: _Plan, day: date, party_size: int, now: datetime, loaded: _Lo
         }
     paced = _paced(setup, candidates, party_size, {seating.area for seating in seatings}, loaded)
 
-    nights_list = (
-        nights_of(venue, candidates[0].starts_at, candidates[0].ends_at) if venue.uses_nights and candidates else []
-    )
-    free_count = defaultdict(int)
-    for seating in seatings:
-        free = set.intersection(*(free_at[space.pk] for space in seating.spaces)) - paced.get(seating.area, set())
-        refusal = result.refusals.get(seating.area, "")
-        if refusal:
-            free = set()
-        if seating.combination is None:
-            entry = SpaceAvailability(seating.space, [candidates[i] for i in sorted(free)], unavailable_reason=refusal)
-            if venue.uses_nights:
-                prices = night_prices(seating.spaces, nights_list, setup.rates)
-                entry.price = sum((night.price for night in prices), Decimal("0"))
-                entry.breakdown = breakdown_words(prices, venue.currency)
-            else:  # for the duration shown (a space priced by the hour), the first start's where turns set it
-                # (venue_availability reads candidates[0] even when a closure left none: an IndexError.)
-                minutes = result.duration or (candidates[0].minutes if candidates else None)
-                entry.price = price_for(venue, seating.space, minutes=minutes)
-            result.spaces.append(entry)
-        for index in free:
-            free_count[(seating.area, index)] += 1
-
-    if venue.assigns_spaces:
-        categories = sorted({seating.area for seating in seatings})
-        result.options = [
-            Option(
-                category,
-                slot.starts_at,
-                slot.ends_at,
-                free_count[(category, index)],
-                unavailable_reason=result.refusals.get(category, ""),
-            )
-            for index, slot in enumerate(candidates)
-            for category in categories
-        ]
-    return result
+    return _tally(result, setup, seatings, candidates, free_at, paced)
 
 
 def _paced(setup: Setup, candidates: list[Slot], party_size: int, areas: set[str], loaded: _Loaded):

@@ -222,8 +222,19 @@ def venue_availability(
         }
     paced = _paced_starts(setup, candidates, party_size, {seating.area for seating in seatings}, now, exclude)
 
+    return _tally(result, setup, seatings, candidates, free_at, paced)
+
+
+def _tally(result: Availability, setup, seatings, candidates: list[Slot], free_at: dict, paced: dict) -> Availability:
+    """Each seating's free starts (free of claims and closures, `free_at`, and of pacing, `paced`) into
+    `result`: a space's entry with its price for the nights or the duration shown, and, where the venue
+    assigns, how many seatings of each category are free at each start. Shared by venue_availability
+    and the search across venues (reservations/search.py), so both answer alike."""
+    venue = setup.venue
     # A stay's nights, each at its rate (from the venue's rules: no query per room or night).
-    nights_list = nights_of(venue, candidates[0].starts_at, candidates[0].ends_at) if venue.uses_nights else []
+    nights_list = (
+        nights_of(venue, candidates[0].starts_at, candidates[0].ends_at) if venue.uses_nights and candidates else []
+    )
     free_count = defaultdict(int)  # (category, index of the start) -> free seatings
     for seating in seatings:
         free = set.intersection(*(free_at[space.pk] for space in seating.spaces)) - paced.get(seating.area, set())
@@ -237,7 +248,8 @@ def venue_availability(
                 entry.price = sum((night.price for night in prices), Decimal("0"))
                 entry.breakdown = breakdown_words(prices, venue.currency)
             else:  # for the duration shown (a space priced by the hour), the first start's where turns set it
-                entry.price = price_for(venue, seating.space, minutes=result.duration or candidates[0].minutes)
+                minutes = result.duration or (candidates[0].minutes if candidates else None)
+                entry.price = price_for(venue, seating.space, minutes=minutes)
             result.spaces.append(entry)
         for index in free:
             free_count[(seating.area, index)] += 1
