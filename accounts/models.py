@@ -43,6 +43,14 @@ class User(AbstractUser):
         choices=settings.LANGUAGES,
         help_text=_("Pages and e-mails are in this language; empty: the browser's."),
     )
+    sms_messages = models.BooleanField(
+        _("text messages"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Reminders and waitlist offers by text message too, to the phone above (where the venue sends them)."
+        ),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -62,3 +70,19 @@ class User(AbstractUser):
 
     def get_short_name(self):
         return self.name.split(" ")[0] if self.name else self.email
+
+
+class SmsOptOut(models.Model):
+    """A phone number that answered STOP (or the provider said it had): no text message goes to it
+    until it answers START. Kept by number, not by account: the number's owner said it."""
+
+    phone = models.CharField(_("phone"), max_length=32, unique=True)
+    words = models.CharField(_("what was sent"), max_length=160, blank=True)
+    opted_out_at = models.DateTimeField(_("opted out at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("text message opt-out")
+        verbose_name_plural = _("text message opt-outs")
+
+    def __str__(self):
+        return self.phone

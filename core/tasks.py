@@ -1,8 +1,7 @@
-from celery import shared_task
-
 from core import ratelimit
+from core.jobs import job
 
 
-@shared_task(ignore_result=True)
+@job
 def forget_old_rate_windows() -> int:
     return ratelimit.forget_old_windows()

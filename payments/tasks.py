@@ -1,13 +1,12 @@
-from celery import shared_task
-
+from core.jobs import job
 from payments import services
 
 
-@shared_task(ignore_result=True)
+@job
 def submit_refund(refund_id: int) -> bool:
     return services.submit_refund(refund_id)
 
 
-@shared_task(ignore_result=True)
+@job
 def retry_refunds() -> int:
     return services.retry_refunds()

@@ -7,7 +7,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
@@ -99,6 +99,12 @@ class Reservation(models.Model):
     # greets and the phone the venue calls. Filled from the guest's profile when left empty.
     contact_name = models.CharField(_("name for the booking"), max_length=150, blank=True, db_default="")
     contact_phone = models.CharField(_("phone for the booking"), max_length=32, blank=True, db_default="")
+    by_sms = models.BooleanField(
+        _("text messages"),
+        default=False,
+        db_default=False,
+        help_text=_("The guest asked for text messages about this booking (its reminder, where the venue sends them)."),
+    )
     price = models.DecimalField(_("price"), max_digits=10, decimal_places=2, default=0)
     amount_due = models.DecimalField(
         _("paid online up front"),
@@ -386,6 +392,12 @@ class WaitlistEntry(models.Model):
         verbose_name=_("offer"),
     )
     offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
+    by_sms = models.BooleanField(
+        _("text messages"),
+        default=False,
+        db_default=False,
+        help_text=_("The guest asked to be told of an offer by text message too."),
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -482,6 +494,10 @@ class OutgoingMessage(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed (gave up)")
 
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("Text message")
+
     reservation = models.ForeignKey(
         Reservation,
         on_delete=models.CASCADE,
@@ -504,7 +520,14 @@ class OutgoingMessage(models.Model):
         Block, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", verbose_name=_("block")
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    to_email = models.EmailField(_("to email"))
+    channel = models.CharField(
+        _("channel"), max_length=5, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
+    to_email = models.EmailField(_("to email"), blank=True)
+    to_phone = models.CharField(_("to phone"), max_length=32, blank=True, db_default="")
+    # A text message's id at the provider (Twilio's message SID) and the state it last reported.
+    provider_id = models.CharField(_("provider's id"), max_length=64, blank=True, db_default="")
+    provider_status = models.CharField(_("provider's status"), max_length=20, blank=True, db_default="")
     context = models.JSONField(
         _("context"), default=dict, blank=True, help_text=_("What the e-mail says beyond the reservation.")
     )
@@ -526,7 +549,11 @@ class OutgoingMessage(models.Model):
         ordering = ["-created_at", "-pk"]
         verbose_name = _("outgoing message")
         verbose_name_plural = _("outgoing messages")
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="message_due"),
+            # A provider's report on a text message finds it by the provider's id.
+            models.Index(fields=["provider_id"], name="message_provider_id", condition=~Q(provider_id="")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(reservation__isnull=False) | Q(waitlist_entry__isnull=False) | Q(block__isnull=False),
@@ -538,5 +565,118 @@ class OutgoingMessage(models.Model):
         return _("%(kind)s for %(about)s to %(email)s") % {
             "kind": self.get_kind_display(),
             "about": self.reservation or self.waitlist_entry or self.block,
-            "email": self.to_email,
+            "email": self.to_email or self.to_phone,
         }
+
+
+class WebhookEndpoint(models.Model):
+    """A partner's address that is told of a venue's bookings as they change (reservations/webhooks.py).
+
+    Each event is POSTed as JSON signed with the endpoint's secret (docs/webhooks.md); the secret is
+    shown to the manager once, when the endpoint is made or its secret is rolled."""
+
+    class Event(models.TextChoices):
+        RESERVATION_CREATED = "reservation.created", _("A reservation is made (held or booked)")
+        RESERVATION_CONFIRMED = "reservation.confirmed", _("A reservation is confirmed")
+        RESERVATION_MODIFIED = "reservation.modified", _("A reservation is changed")
+        RESERVATION_CANCELLED = "reservation.cancelled", _("A reservation is cancelled")
+        RESERVATION_EXPIRED = "reservation.expired", _("A hold ran out before it was booked")
+        RESERVATION_NO_SHOW = "reservation.no_show", _("A guest did not come")
+        WAITLIST_OFFERED = "waitlist.offered", _("A place is offered to a guest on the waitlist")
+        PAYMENT_PAID = "payment.paid", _("A payment came in")
+        PAYMENT_REFUNDED = "payment.refunded", _("A refund went through")
+
+    venue = models.ForeignKey(
+        "spaces.Venue", on_delete=models.CASCADE, related_name="webhook_endpoints", verbose_name=_("venue")
+    )
+    url = models.URLField(_("URL"), max_length=500, help_text=_("Where the events are POSTed (https)."))
+    description = models.CharField(
+        _("description"), max_length=200, blank=True, help_text=_("Whose it is, what it does.")
+    )
+    events = ArrayField(
+        models.CharField(max_length=40, choices=Event.choices),
+        verbose_name=_("events"),
+        default=list,
+        help_text=_("The events sent to this address."),
+    )
+    secret = models.CharField(_("signing secret"), max_length=80, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.CharField(_("why it was switched off"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["venue", "pk"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self):
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, written in the transaction of the change it tells of (the outbox).
+
+    Delivered at least once, after commit and again by the sweep, retried with backoff for a day,
+    and in order for each booking: a later event waits while an earlier one is still to go."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed (gave up)")
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("endpoint")
+    )
+    reservation = models.ForeignKey(
+        Reservation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
+        verbose_name=_("reservation"),
+    )
+    event_id = models.CharField(_("event id"), max_length=40)
+    event_type = models.CharField(_("event"), max_length=40, choices=WebhookEndpoint.Event.choices)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(_("last answer"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_one_delivery_per_event")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due"),
+            models.Index(fields=["endpoint", "reservation", "id"], name="webhook_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} {self.event_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery and what came back: what staff read when a partner says it got nothing."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log", verbose_name=_("delivery")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    status_code = models.PositiveIntegerField(_("answer"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("took (ms)"), default=0)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+
+    def __str__(self):
+        return f"{self.status_code or self.error[:40]}"

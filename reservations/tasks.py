@@ -1,38 +1,37 @@
 """Celery tasks. Each takes ids (or nothing), calls a service and is safe to run twice."""
 
-from celery import shared_task
-
+from core.jobs import job
 from reservations import notifications, services
 from reservations.services import channels
 from spaces.models import CalendarFeed
 
 
-@shared_task(ignore_result=True)
+@job
 def deliver_message(message_id: int) -> bool:
     return notifications.deliver(message_id)
 
 
-@shared_task(ignore_result=True)
+@job
 def deliver_pending_messages() -> int:
     return notifications.deliver_due()
 
 
-@shared_task(ignore_result=True)
+@job
 def send_reminders() -> int:
     return notifications.create_due_reminders()
 
 
-@shared_task(ignore_result=True)
+@job
 def expire_holds() -> int:
     return services.expire_stale_holds()
 
 
-@shared_task(ignore_result=True)
+@job
 def complete_past_reservations() -> int:
     return services.complete_past_reservations()
 
 
-@shared_task(ignore_result=True)
+@job
 def sync_calendars() -> int:
     """The periodic job: one task per active feed, so a slow channel holds up no other (each fetch
     may take the whole timeout). How many were queued."""
@@ -42,7 +41,7 @@ def sync_calendars() -> int:
     return len(feeds)
 
 
-@shared_task(ignore_result=True)
+@job
 def sync_calendar(feed_id: int) -> bool:
     """One feed: fetched, read and applied (safe to run twice, or alongside the command)."""
     feed = CalendarFeed.objects.filter(pk=feed_id, is_active=True).first()

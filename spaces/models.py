@@ -190,6 +190,25 @@ class Venue(models.Model):
         default=24,
         help_text=_("The reminder e-mail goes out this many hours before the start."),
     )
+    # Which messages may also go by text message, to guests who asked for them and gave a phone.
+    sms_reminders = models.BooleanField(
+        _("reminders by text message"),
+        default=True,
+        db_default=True,
+        help_text=_("Guests who ask for it get the reminder by text message too."),
+    )
+    sms_waitlist_offers = models.BooleanField(
+        _("waitlist offers by text message"),
+        default=True,
+        db_default=True,
+        help_text=_("Guests who ask for it are told of a place offered from the waitlist by text message too."),
+    )
+    sms_booking_changes = models.BooleanField(
+        _("confirmations and changes by text message"),
+        default=False,
+        db_default=False,
+        help_text=_("Guests who ask for it get confirmations, changes and cancellations by text message too."),
+    )
     currency = models.CharField(
         _("currency"), max_length=3, default="EUR", help_text=_("ISO 4217 code, such as EUR or GBP.")
     )
