@@ -1,4 +1,5 @@
-"""Fetching a file from an address typed in by staff, such as a booking channel's iCalendar feed.
+"""Fetching a file from an address typed in by staff, such as a booking channel's iCalendar feed, and
+posting to one (a partner's webhook endpoint: `post`).
 
 The address comes from a form, so it may point anywhere: at the admin on localhost, at the cloud's
 metadata service (169.254.169.254), at a database on the private network. `fetch` therefore fetches
@@ -55,6 +56,14 @@ def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     # is_global leaves out private, loopback, link-local and unspecified addresses, not multicast ones.
     return ip.is_global and not ip.is_multicast and not ip.is_reserved
+
+
+def check_address(url: str, *, allow_private: bool = False, allow_http: bool = True) -> None:
+    """Refuse (FetchError) an address that is not https (nor http, when `allow_http`), has no host or
+    reaches a private network (unless `allow_private`). For a form to say so before anything is sent."""
+    if not allow_http and urlsplit(url).scheme.lower() != "https":
+        raise FetchError(_("Only https addresses are allowed."))
+    _check(url, allow_private)
 
 
 def _check(url: str, allow_private: bool) -> None:
@@ -173,3 +182,48 @@ def fetch(
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             raise FetchError(_("The download failed: the answer broke off or could not be read.")) from error
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Posted:
+    status: int
+    body: bytes  # at most `max_bytes` of the answer: the rest is not read
+
+
+def post(
+    url: str,
+    body: bytes,
+    *,
+    headers: dict[str, str],
+    timeout: float = 10.0,
+    max_bytes: int = 64 * 1024,
+    allow_private: bool = False,
+    allow_http: bool = False,
+) -> Posted:
+    """POST `body` to the url and return the answer's status and the first `max_bytes` of its body
+    (a longer answer is cut, not refused: the status is what counts). Redirects are not followed: a
+    3xx is the answer. `timeout` bounds the connect, each read and the whole exchange; an address
+    that check_address refuses, and anything the network does, raises FetchError."""
+    check_address(url, allow_private=allow_private, allow_http=allow_http)
+    deadline = time.monotonic() + timeout
+    try:
+        with requests.post(
+            url, data=body, headers=headers, timeout=(timeout, timeout), allow_redirects=False, stream=True
+        ) as response:
+            answer = bytearray()
+            while len(answer) < max_bytes and time.monotonic() < deadline:
+                chunk = response.raw.read1(min(READ_SIZE, max_bytes - len(answer)), decode_content=True)
+                if not chunk:
+                    break
+                answer += chunk
+            return Posted(status=response.status_code, body=bytes(answer))
+    except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as error:
+        raise FetchError(_("The secure (https) connection to the server failed.")) from error
+    except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as error:
+        raise FetchError(
+            _("The server did not answer within %(seconds)s seconds.") % {"seconds": f"{timeout:g}"}
+        ) from error
+    except requests.exceptions.ConnectionError as error:
+        raise FetchError(_("Could not connect to the server.")) from error
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise FetchError(_("The answer broke off or could not be read.")) from error

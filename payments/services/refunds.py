@@ -19,6 +19,8 @@ from django.utils.translation import gettext
 from core.formats import money
 from payments import gateway
 from payments.models import Payment, Refund
+from payments.partners import refund_data
+from reservations import webhooks
 from reservations.exceptions import NotAllowed, PolicyViolation
 from reservations.models import Reservation, ReservationEvent
 from reservations.pricing import CENT
@@ -269,3 +271,10 @@ def _record_refund_state(refund: Refund, status: str) -> None:
         kind=ReservationEvent.Kind.REFUND,
         details={"amount": str(refund.amount), "currency": refund.currency, "status": status},
     )
+    if status == Refund.Status.SUCCEEDED:
+        reservation = refund.payment.reservation
+        webhooks.emit(
+            webhooks.Event.PAYMENT_REFUNDED,
+            reservation=reservation,
+            data=lambda: refund_data(Refund.objects.select_related("payment__reservation").get(pk=refund.pk)),
+        )

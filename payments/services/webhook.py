@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from payments import gateway
 from payments.models import Payment, Refund, StripeEvent
+from payments.partners import payment_data
 from payments.services.refunds import apply_refund_state, lock_reservation, request_refund
-from reservations import notifications
+from reservations import notifications, webhooks
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.services import reservation_confirm_paid, reservation_expire_hold
 
@@ -79,6 +80,7 @@ def _session_completed(session) -> None:
         kind=ReservationEvent.Kind.PAID,
         details={"amount": str(payment.amount), "currency": payment.currency},
     )
+    webhooks.emit(webhooks.Event.PAYMENT_PAID, reservation=reservation, data=lambda: payment_data(payment))
     if not reservation_confirm_paid(reservation=reservation):
         # Too late: the slot went to someone else (or the guest cancelled). Give the money back.
         request_refund(payment, payment.refundable(), reason="the slot was no longer free", actor=None)

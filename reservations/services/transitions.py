@@ -11,7 +11,7 @@ change is allowed by the venue's rules; this module refuses only a change no rul
 from datetime import datetime
 
 from core.replica import pin_to_primary
-from reservations import hooks, notifications
+from reservations import hooks, notifications, webhooks
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent, SpaceClaim, WaitlistEntry
 
 Status = Reservation.Status
@@ -35,9 +35,12 @@ EVENT_OF = {
 
 def record(reservation: Reservation, kind: str, actor, **details) -> ReservationEvent:
     """One line of the reservation's history. Every change records one: the guest's own reads stay on
-    the primary for a while after it (read-your-writes, core/replica.py)."""
+    the primary for a while after it (read-your-writes, core/replica.py), and the venue's partners
+    that asked for it are told (reservations/webhooks.py, in the same transaction)."""
     pin_to_primary(reservation.guest_id)
-    return ReservationEvent.objects.create(reservation=reservation, kind=kind, actor=actor, details=details)
+    event = ReservationEvent.objects.create(reservation=reservation, kind=kind, actor=actor, details=details)
+    webhooks.emit_for_history(reservation, kind, details)
+    return event
 
 
 def transition(

@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 
 from core.formats import DATE_WITH_DAY
 from core.replica import pin_to_primary
-from reservations import notifications
+from reservations import notifications, webhooks
 from reservations.exceptions import BookingError, NotAllowed, PolicyViolation
 from reservations.models import OutgoingMessage, Reservation, WaitlistEntry
 from reservations.periods import local_datetime, stay_period
-from reservations.services import rules
+from reservations.services import rules, text_messages
 from spaces import powers
 from spaces.models import Space, Venue
 from spaces.powers import Power
@@ -42,9 +42,11 @@ def waitlist_join(
     category: str = "",
     space: Space | None = None,
     nights: int = 1,
+    by_sms: bool = False,
     now: datetime | None = None,
 ) -> WaitlistEntry:
-    """Put `guest` in line for `day` at `venue`, for a start between `earliest` and `latest`."""
+    """Put `guest` in line for `day` at `venue`, for a start between `earliest` and `latest`. With
+    `by_sms`, an offer is texted to the guest's phone too (they need one)."""
     now = now or timezone.now()
     if not venue.is_active:
         raise PolicyViolation(_("%(venue)s is not taking bookings.") % {"venue": venue.name}, field="venue")
@@ -62,6 +64,8 @@ def waitlist_join(
         raise PolicyViolation(
             _("%(space)s is not one of %(venue)s's.") % {"space": space.name, "venue": venue.name}, field="space"
         )
+    if by_sms:
+        text_messages.check_profile_phone(guest.phone)
     last_start = local_datetime(venue, day, latest)
     if last_start <= now:
         raise PolicyViolation(_("That time has already passed."), field="day")
@@ -80,6 +84,7 @@ def waitlist_join(
                 latest=latest,
                 party_size=party_size,
                 nights=nights,
+                by_sms=by_sms,
             )
             pin_to_primary(guest.pk)  # the guest's next reads see the wish (core/replica.py)
             notifications.enqueue_about_wish(
@@ -189,9 +194,23 @@ def _offer(entry: WaitlistEntry, now: datetime) -> bool:
         except BookingError:
             continue
         until = now + timedelta(minutes=venue.waitlist_offer_minutes)
-        Reservation.objects.filter(pk=hold.pk).update(hold_expires_at=until)
-        hold.hold_expires_at = until
+        # The offer is texted too where the wish asked for it (reservations/sms.py reads the hold's choice).
+        Reservation.objects.filter(pk=hold.pk).update(hold_expires_at=until, by_sms=entry.by_sms)
+        hold.hold_expires_at, hold.by_sms = until, entry.by_sms
         WaitlistEntry.objects.filter(pk=entry.pk).update(status=Status.OFFERED, offer=hold, offered_at=now)
+        webhooks.emit(
+            webhooks.Event.WAITLIST_OFFERED,
+            reservation=hold,
+            data=lambda hold=hold, entry=entry: {
+                **webhooks.reservation_data(hold),
+                "waitlist_entry": {
+                    "id": entry.pk,
+                    "joined_at": entry.created_at.isoformat(),
+                    "offered_at": now.isoformat(),
+                },
+            },
+            now=now,
+        )
         notifications.enqueue(
             hold, Kind.WAITLIST_OFFER, key=f"waitlist_offer:{hold.pk}", context={"until": until.isoformat()}
         )
