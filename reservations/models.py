@@ -646,6 +646,9 @@ class WebhookDelivery(models.Model):
     last_status_code = models.PositiveIntegerField(_("last answer"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    give_up_at = models.DateTimeField(
+        _("retried until"), default=timezone.now, help_text=_("A day after it was written, or after it was resent.")
+    )
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     class Meta:

@@ -1,7 +1,8 @@
-"""Celery tasks. Each takes ids (or nothing), calls a service and is safe to run twice."""
+"""Background jobs, on Celery or Dramatiq (core/jobs.py). Each takes ids (or nothing), calls a service
+and is safe to run twice."""
 
 from core.jobs import job
-from reservations import notifications, services
+from reservations import notifications, services, webhooks
 from reservations.services import channels
 from spaces.models import CalendarFeed
 
@@ -14,6 +15,21 @@ def deliver_message(message_id: int) -> bool:
 @job
 def deliver_pending_messages() -> int:
     return notifications.deliver_due()
+
+
+@job
+def deliver_webhook(delivery_id: int) -> bool:
+    return webhooks.deliver(delivery_id)
+
+
+@job
+def deliver_pending_webhooks() -> int:
+    return webhooks.deliver_due()
+
+
+@job
+def forget_old_webhook_deliveries() -> int:
+    return webhooks.forget_old_deliveries()
 
 
 @job
