@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The production image: gunicorn serving config.wsgi (production settings), static files by WhiteNoise.
-# The same image runs migrations and the Celery worker and beat (see docker-compose.yml).
+# The same image runs migrations and the worker and scheduler, Celery's or Dramatiq's (see docker-compose.yml).
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

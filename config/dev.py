@@ -1,7 +1,8 @@
 """The two commands of a newcomer: `make run` and `make test` land here.
 
     python -m config.dev run            migrate, load demo data once, serve the site (and workers);
-                                        --port N (or PORT), --no-reload (no restart on code changes)
+                                        --port N (or PORT), --no-reload (no restart on code changes);
+                                        HOLDFAST_WORKER=dramatiq for Dramatiq's worker and scheduler
     python -m config.dev exec -- CMD    run CMD with a database, e.g. the test suite
 
 When DATABASE_URL is set, that database is used and nothing is started. Otherwise a private
@@ -97,25 +98,71 @@ def site_command(host: str, port: int, *, reload: bool) -> list[str]:
     return command + (["--reload"] if reload else [])
 
 
+WORKERS = ("celery", "dramatiq")
+WORKER_WORDS = {
+    "celery": "a Celery worker and scheduler",
+    "dramatiq": "a Dramatiq worker and scheduler (on RabbitMQ)",
+}
+
+
+def worker_commands(worker: str) -> list[list[str]]:
+    """The worker and the scheduler started next to the site, for HOLDFAST_WORKER. Celery: a worker and
+    beat, on CELERY_BROKER_URL (kombu's filesystem transport in .celery/ when unset: no broker server
+    needed). Dramatiq: django-dramatiq's worker (one process of two threads, on DRAMATIQ_QUEUE) and
+    run_scheduler, on RabbitMQ (DRAMATIQ_BROKER_URL)."""
+    if worker == "dramatiq":
+        manage_py = [sys.executable, "manage.py"]
+        return [
+            [*manage_py, "rundramatiq", "--processes", "1", "--threads", "2", "--worker-shutdown-timeout", "10000"],
+            [*manage_py, "run_scheduler"],
+        ]
+    celery = [sys.executable, "-m", "celery", "-A", "config.celery"]
+    return [
+        [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2"],
+        [*celery, "beat", "--loglevel", "WARNING"],
+    ]
+
+
+NO_RABBITMQ = """
+HOLDFAST_WORKER=dramatiq needs RabbitMQ, and the broker above takes no connection. Dramatiq has no
+file-based broker like the one Celery uses in `make run`: start RabbitMQ (Debian's rabbitmq-server
+package, or `docker run -p 5672:5672 rabbitmq:4`) and point DRAMATIQ_BROKER_URL at it, for example
+`HOLDFAST_WORKER=dramatiq DRAMATIQ_BROKER_URL=amqp://user:password@host:5672/ make run` (without it,
+CELERY_BROKER_URL when that is amqp://, else amqp://guest:guest@127.0.0.1:5672/). Or leave
+HOLDFAST_WORKER unset: Celery needs no broker server here."""
+
+
+def worker_kind(environ) -> str:
+    worker = environ.get("HOLDFAST_WORKER") or "celery"
+    if worker not in WORKERS:
+        raise SystemExit(f"HOLDFAST_WORKER must be celery or dramatiq, not {worker!r}.")
+    return worker
+
+
+def broker_answers(env) -> bool:
+    """Whether the worker's broker takes connections (`manage.py check_broker` says why not)."""
+    return subprocess.run([sys.executable, "manage.py", "check_broker"], cwd=BASE_DIR, env=env).returncode == 0
+
+
 def run(host="127.0.0.1", port=8000, reload=True):
     # Ctrl-C, or a SIGTERM from a process manager, stops everything, even when started from a
     # script that left SIGINT ignored.
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    worker = worker_kind(os.environ)
     with database() as url:
         env = run_environment(os.environ, database_url=url, host=host, port=port)
+        if worker == "dramatiq" and not broker_answers(env):
+            raise SystemExit(NO_RABBITMQ)
         manage("migrate", "--noinput", env=env)
         manage("compile_catalogues", env=env)  # the translations (locale/*.po) into the .mo Django reads
         manage("createcachetable", env=env)
         manage("seed_demo", "--if-empty", env=env)
         manage("setup_periodic_tasks", env=env)
-        celery = [sys.executable, "-m", "celery", "-A", "config.celery"]
         processes = [
             subprocess.Popen(site_command(host, port, reload=reload), cwd=BASE_DIR, env=env),
-            # E-mails, reminders and clean-up: a worker and the scheduler, on CELERY_BROKER_URL
-            # (kombu's filesystem transport in .celery/ when unset: no broker server needed).
-            subprocess.Popen([*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2"], cwd=BASE_DIR, env=env),
-            subprocess.Popen([*celery, "beat", "--loglevel", "WARNING"], cwd=BASE_DIR, env=env),
+            # E-mails, reminders and clean-up: a worker and the scheduler (worker_commands).
+            *(subprocess.Popen(command, cwd=BASE_DIR, env=env) for command in worker_commands(worker)),
         ]
         _wait_until_listening(host, port, processes[0])
         # The channels' calendars once now (the scheduler does it every 15 minutes): the demo hotel's
@@ -130,7 +177,7 @@ def run(host="127.0.0.1", port=8000, reload=True):
             "                   staff set up an authenticator app at their first visit\n"
             f"  day sheet:       {site}/staff/day-sheet/\n"
             f"  guest log-in:    {site}/accounts/login/   guest@holdfast.local / holdfast-guest\n"
-            "  a Celery worker and scheduler send e-mails, printed in this terminal. Ctrl-C stops everything.\n",
+            f"  {WORKER_WORDS[worker]} send e-mails, printed in this terminal. Ctrl-C stops everything.\n",
             flush=True,
         )
         try:

@@ -22,3 +22,10 @@ class CoreConfig(AppConfig):
         # like ROOT_URLCONF, so that no app imports config.
         import_string(settings.CELERY_APP)
         post_migrate.connect(_register_periodic_tasks, sender=self)
+        # django-dramatiq's admin page of tasks stays empty here (its task-recording middleware is not
+        # used: the outbox rows are the record), so it is not offered to staff.
+        from django.contrib import admin
+        from django_dramatiq.models import Task
+
+        if admin.site.is_registered(Task):
+            admin.site.unregister(Task)

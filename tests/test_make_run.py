@@ -117,3 +117,37 @@ def test_links_in_emails_follow_the_port_make_run_serves_on():
     assert on_8123["SITE_URL"] == "http://127.0.0.1:8123"
     assert (on_8123["DATABASE_URL"], on_8123["DJANGO_SETTINGS_MODULE"]) == ("postgres://x/y", "config.settings.local")
     assert chosen["SITE_URL"] == "https://book.example"  # set by the user: kept
+
+
+def test_make_run_starts_the_worker_and_scheduler_holdfast_worker_names():
+    from config.dev import worker_commands
+
+    celery_worker, beat = worker_commands("celery")
+    dramatiq_worker, scheduler = worker_commands("dramatiq")
+
+    assert celery_worker[1:6] == ["-m", "celery", "-A", "config.celery", "worker"]
+    assert beat[1:6] == ["-m", "celery", "-A", "config.celery", "beat"]
+    # django-dramatiq's worker, one process of two threads (it reads DRAMATIQ_QUEUE, the only queue its
+    # actors declare), and the one scheduler of the periodic jobs.
+    assert dramatiq_worker[0] == sys.executable and dramatiq_worker[1:3] == ["manage.py", "rundramatiq"]
+    assert dramatiq_worker[dramatiq_worker.index("--processes") + 1] == "1"
+    assert dramatiq_worker[dramatiq_worker.index("--threads") + 1] == "2"
+    assert scheduler == [sys.executable, "manage.py", "run_scheduler"]
+
+
+def test_make_run_with_dramatiq_and_no_rabbitmq_says_what_to_do_and_starts_nothing():
+    env = {
+        **os.environ,
+        "HOLDFAST_WORKER": "dramatiq",
+        "DRAMATIQ_BROKER_URL": "amqp://guest:guest@127.0.0.1:1/",  # nothing listens there
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",  # never reached: the broker is asked first
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "config.dev", "run", "--port", str(free_port())],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert "Dramatiq's broker at amqp://guest:**@127.0.0.1:1// is unreachable" in result.stderr
+    assert "HOLDFAST_WORKER=dramatiq needs RabbitMQ" in result.stderr and "DRAMATIQ_BROKER_URL" in result.stderr
+    assert "Holdfast is running" not in result.stdout

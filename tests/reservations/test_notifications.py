@@ -3,7 +3,6 @@
 Tasks run eagerly here (the test settings); tests/reservations/test_worker.py runs a real worker.
 """
 
-import contextlib
 import io
 from datetime import UTC, datetime, time, timedelta
 
@@ -14,7 +13,6 @@ from django.db import connection
 from django.utils import timezone
 from icalendar import Calendar
 
-from config.celery import app as celery_app
 from reservations import notifications
 from reservations.models import OutgoingMessage
 from reservations.services import (
@@ -26,6 +24,7 @@ from reservations.services import (
 )
 from reservations.tasks import deliver_message, deliver_pending_messages, send_reminders
 from spaces.models import OpeningHours, Space, Venue
+from tests import workers
 from tests.transactions import held_elsewhere, lock_timeout
 
 from .conftest import at, make_user, next_weekday
@@ -34,23 +33,9 @@ pytestmark = pytest.mark.django_db
 TUESDAY = 1
 
 
-@contextlib.contextmanager
 def broker_down():
-    """Publish for real, to a broker address where nothing listens."""
-
-    def reset_connections():  # the next publish builds its connection from broker_url again
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    saved = celery_app.conf.task_always_eager, celery_app.conf.broker_url
-    reset_connections()
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = "amqp://guest:guest@127.0.0.1:9//"
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager, celery_app.conf.broker_url = saved
-        reset_connections()
+    """Publish for real, to a broker address where nothing listens (tests/workers.py)."""
+    return workers.broker_down("celery")
 
 
 @pytest.fixture
