@@ -7,10 +7,12 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts import phones
+from accounts.models import SmsOptOut, User
 
 
 class _UniqueEmailMixin:
@@ -70,7 +72,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        (_("Personal info"), {"fields": ["name", "phone"]}),
+        (_("Personal info"), {"fields": ["name", "phone", "sms_messages"]}),
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
@@ -110,3 +112,44 @@ class UserAdmin(DjangoUserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return _superuser(request)
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(admin.ModelAdmin):
+    """Numbers that answered STOP (or that the provider says did): no text goes to them. Only the
+    number's owner lifts it, by answering START; here it is only read."""
+
+    list_display = ["phone_words", "words", "opted_out_at"]
+    search_fields = ["phone"]
+    ordering = ["-opted_out_at"]
+    readonly_fields = ["phone", "words", "opted_out_at"]
+
+    @admin.display(description=_("phone"), ordering="phone")
+    def phone_words(self, opt_out):
+        return phones.display(opt_out.phone)
+
+    def get_search_results(self, request, queryset, search_term):
+        # A number typed as people write it ("07400 123456") finds the E.164 one stored.
+        queryset, duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            number = phones.normalise(search_term)
+        except ValidationError:
+            number = ""
+        if number:
+            queryset |= self.model.objects.filter(phone=number)
+        return queryset, duplicates
+
+    def has_module_permission(self, request):
+        return _superuser(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _superuser(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from ninja.errors import ValidationError as InvalidInput
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import AfterValidator, AwareDatetime, ValidationInfo, WithJsonSchema, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
 
 from accounts import phones
 from accounts.two_factor import TwoFactorRequired, has_two_factor
@@ -275,6 +277,10 @@ class ReservationOut(Schema):
         description="The phone the venue calls about the booking, in E.164 (+49301234567): its own, else the "
         "account's; empty when neither has one."
     )
+    by_sms: bool = Field(
+        description="The guest asked for text messages about this booking (its reminder, where the venue sends "
+        "them), to `contact_phone`."
+    )
     price: Decimal
     currency: str
     amount_due: Decimal
@@ -329,6 +335,11 @@ class ReservationIn(Schema):
     notes: Text = Field("", max_length=1000)
     contact_name: ContactName = ""
     contact_phone: ContactPhone = ""
+    by_sms: bool = Field(
+        False,
+        description="Text messages about the booking too (its reminder, where the venue sends them), to "
+        "`contact_phone` or the account's phone: one of them is needed (422 with `field` by_sms otherwise).",
+    )
 
     @field_validator("ends_at")
     @classmethod
@@ -423,6 +434,7 @@ def create_reservation(
         "notes": payload.notes,
         "contact_name": " ".join(payload.contact_name.split()),
         "contact_phone": _contact_phone(payload.contact_phone),
+        "by_sms": payload.by_sms,
         "idempotency_key": idempotency_key.strip(),
         **place,
     }
@@ -468,20 +480,47 @@ def start_checkout(request, reference: Reference):
     return _with_checkout(reservation)
 
 
+class ConfirmIn(Schema):
+    by_sms: bool | None = Field(
+        None,
+        description="Text messages about the booking too (its reminder, where the venue sends them); left out: "
+        "as the hold has it. Needs a phone (the booking's or the account's): 422 with `field` by_sms otherwise.",
+    )
+
+
+def _confirm_body(request) -> ConfirmIn:
+    """The optional JSON body of a confirmation. Read here, not by the framework: a POST without one (or
+    with an empty form, as many clients send) confirms as before."""
+    if request.content_type != "application/json" or not request.body.strip():
+        return ConfirmIn()
+    try:
+        return ConfirmIn.model_validate_json(request.body)
+    except PydanticValidationError as error:
+        raise InvalidInput([{**item, "loc": ("body", *item["loc"])} for item in error.errors()]) from None
+
+
 @router.post(
     "/reservations/{reference}/confirm",
     response={200: ReservationOut, **error_responses(401, 404, 409, 422)},
     summary="Confirm a held booking",
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": ConfirmIn.model_json_schema()}},
+        }
+    },
 )
 def confirm_reservation(request, reference: Reference):
     """Confirm the caller's held booking (a hold made with a staff tool, or an offer). Confirming a
     confirmed booking changes nothing. 409 once the hold has run out; 422 while it is to be paid
-    first (`POST /api/reservations/{reference}/checkout`) or when it was cancelled."""
+    first (`POST /api/reservations/{reference}/checkout`) or when it was cancelled. The body is optional:
+    `{"by_sms": true}` asks for text messages about the booking too."""
     user = _user(request)
+    payload = _confirm_body(request)
     reservation = Reservation.objects.select_related("space__venue").filter(reference=reference).first()
     if reservation is None:
         raise HttpError(404, _("Reservation not found."))
-    return reservation_confirm(reservation=reservation, actor=user)
+    return reservation_confirm(reservation=reservation, actor=user, by_sms=payload.by_sms)
 
 
 class Pages(LimitOffsetPagination):

@@ -28,6 +28,11 @@ class WaitlistIn(Schema):
     nights: int = Field(1, ge=1, le=30, description="For a stay: the nights from `date`.")
     category: Text = Field("", max_length=100, description="Only this area or room type.")
     space: int | None = Field(None, description="A session's space (a class, a tour), or the space you pick.")
+    by_sms: bool = Field(
+        False,
+        description="Text the offer too (where the venue texts its offers), to the account's phone: it needs one "
+        "(422 with `field` by_sms otherwise).",
+    )
 
 
 class WaitlistOut(Schema):
@@ -43,6 +48,7 @@ class WaitlistOut(Schema):
     status: str = Field(description="waiting, offered, booked, left or lapsed.")
     place: int | None = Field(description="Your place in line while waiting (1 is next).")
     offer: str | None = Field(description="The reference of the held booking offered to you: confirm it in time.")
+    by_sms: bool = Field(description="An offer is texted too (where the venue texts its offers).")
     created_at: str
 
     @staticmethod
@@ -93,6 +99,7 @@ def join(request, payload: WaitlistIn):
         nights=payload.nights,
         category=payload.category,
         space=space,
+        by_sms=payload.by_sms,
     )
     return Status(201, _entries(request.auth).get(pk=entry.pk))
 

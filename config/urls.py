@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from api import calendars, webhooks
+from api import calendars, sms, webhooks
 from api.site import api
 from core import views as core_views
 from guest import urls as guest_urls
@@ -27,6 +27,7 @@ urlpatterns = [
     path("venues/", include((guest_urls.venue_urls, "spaces"))),
     path("reservations/", include((guest_urls.reservation_urls, "reservations"))),
     path("payments/", include((webhooks.urlpatterns, "payments"))),
+    path("sms/", include((sms.urlpatterns, "sms"))),
     path("api/", api.urls),
     path("calendars/<slug:token>.ics", calendars.calendar_feed, name="calendar_feed"),
     path("_allauth/", include("allauth.headless.urls")),

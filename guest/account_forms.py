@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts import phones
-from accounts.models import User
+from accounts.models import SmsOptOut, User
+from core import sms
 
 NAME_MAX = User._meta.get_field("name").max_length
 
@@ -68,12 +69,18 @@ class SignupForm(forms.Form):
 
 
 class ProfileForm(forms.ModelForm):
+    """Name, phone, language and, where the site sends text messages, whether to get them about every
+    booking (reminders and waitlist offers, where the venue sends them); that needs a phone."""
+
     phone = phone_field()
 
     class Meta:
         model = User
-        fields = ["name", "phone", "language"]
-        labels = {"name": NAME_LABEL}
+        fields = ["name", "phone", "language", "sms_messages"]
+        labels = {"name": NAME_LABEL, "sms_messages": _("Text me reminders and waitlist offers")}
+        help_texts = {
+            "sms_messages": _("To the phone above, as well as the e-mail, where the venue sends them by text.")
+        }
         widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
 
     def __init__(self, *args, **kwargs):
@@ -83,12 +90,24 @@ class ProfileForm(forms.ModelForm):
         self.fields["name"].error_messages.update(NAME_ERRORS)
         if self.instance.phone and not self.is_bound:
             self.initial["phone"] = phones.display(self.instance.phone)
+        if not sms.configured():
+            del self.fields["sms_messages"]  # the site sends no texts: nothing to choose
+        elif self.instance.phone and SmsOptOut.objects.filter(phone=self.instance.phone).exists():
+            self.fields["sms_messages"].help_text = _(
+                "Your number answered STOP, so we send it no texts. Reply START to one of our texts to get them again."
+            )
 
     def clean_name(self):
         return clean_name(self.cleaned_data["name"])
 
     def clean_phone(self):
         return clean_phone(self.cleaned_data["phone"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sms_messages") and "phone" in data and not data["phone"]:
+            self.add_error("sms_messages", _("To get text messages, give your phone number above."))
+        return data
 
 
 class AccountDeleteForm(forms.Form):

@@ -596,17 +596,28 @@ class BookingDetailsForm(forms.Form):
         error_messages={"max_length": _("This is not a phone number we can call.")},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, texts: Venue | None = None, **kwargs):
+        """`texts`: the venue, where the guest may ask for text messages about the booking here (the
+        review page, when the venue sends them and the profile does not ask for them already)."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["notes"].help_text = gettext(
             "Allergies, a high chair, step-free access… Up to %(most)s characters."
         ) % {"most": f"{MAX_NOTES:,}"}
+        if texts is not None:
+            self.fields["by_sms"] = forms.BooleanField(
+                label=texts_label(texts),
+                required=False,
+                help_text=_("To the phone for the booking, as well as the e-mail. Reply STOP to any text to end them."),
+            )
         plain_errors(self)  # our words for any error the fields above do not word themselves
 
-    def given(self) -> dict[str, str | None]:
-        """The values for the service: None for a field the page did not send (kept as it is)."""
-        return {name: self.cleaned_data[name] if name in self.data else None for name in self.fields}
+    def given(self) -> dict[str, str | bool | None]:
+        """The values for the service: None for a field the page did not send (kept as it is). A box
+        left unticked is not sent by the browser: the choice is False then, whenever the page had it."""
+        return {
+            name: self.cleaned_data[name] if name in self.data or name == "by_sms" else None for name in self.fields
+        }
 
     def show_refusal(self, error) -> bool:
         """Show a BookingError next to its field, if it is one of ours."""
@@ -614,6 +625,15 @@ class BookingDetailsForm(forms.Form):
             self.add_error(error.field, error.message)
             return True
         return False
+
+
+def texts_label(venue: Venue) -> str:
+    """What a booking's text messages box says: what the venue sends by text."""
+    if venue.sms_reminders and venue.sms_booking_changes:
+        return gettext("Text me a reminder, and when the booking is confirmed or changed")
+    if venue.sms_booking_changes:
+        return gettext("Text me when the booking is confirmed or changed")
+    return gettext("Text me a reminder")
 
 
 def waitlist_starts(venue: Venue, day: date, *, now: datetime | None = None) -> list[list]:
@@ -646,8 +666,17 @@ class WaitlistForm(forms.Form):
     category = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput())
     earliest = forms.TypedChoiceField(label=pgettext_lazy("time window", "From"), coerce=time.fromisoformat)
     latest = forms.TypedChoiceField(label=pgettext_lazy("time window", "Until"), coerce=time.fromisoformat)
+    by_sms = forms.BooleanField(
+        label=_("Text me if a place frees up"),
+        required=False,
+        help_text=_("To the phone in My account, as well as the e-mail."),
+    )
 
-    def __init__(self, data=None, *, venue: Venue, categories=(), initial=None, now: datetime | None = None):
+    def __init__(
+        self, data=None, *, venue: Venue, categories=(), initial=None, now: datetime | None = None, texts: bool = False
+    ):
+        """`texts`: offer the box "Text me if a place frees up" (the venue texts its offers, and the
+        guest's profile does not ask for texts already)."""
         # Its own ids: the search form on the same page has a date and a party size too.
         super().__init__(data, initial=initial, label_suffix="", auto_id="waitlist_%s")
         self.venue = venue
@@ -681,6 +710,8 @@ class WaitlistForm(forms.Form):
             self.initial.setdefault("latest", last[-1].strftime("%H:%M"))
         if not venue.uses_nights:
             del self.fields["nights"]
+        if not texts:
+            del self.fields["by_sms"]
         plain_errors(self)
 
     @property

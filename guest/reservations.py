@@ -45,6 +45,7 @@ from reservations.services import (
 )
 from reservations.services import rules as booking_rules
 from reservations.services.lifecycle import hold_ran_out, reservation_add_details, reservation_hold_again
+from reservations.services.text_messages import reservation_set_texts, texts_offered
 from reservations.wording import duration_words, history_words, space_kind, space_noun, summary
 from spaces import powers
 from spaces.powers import Power
@@ -276,9 +277,17 @@ def _breakdown(reservation: Reservation) -> str:
     return words if total == reservation.price else ""
 
 
-def _details_form(reservation: Reservation, user) -> BookingDetailsForm:
+def _texts_box(reservation: Reservation, user):
+    """The venue, where the review page asks "Text me a reminder": the venue sends it by text, and the
+    guest's profile does not ask for texts about every booking already (then the page says so)."""
+    venue = reservation.space.venue
+    return venue if texts_offered(venue) and not user.sms_messages else None
+
+
+def _details_form(reservation: Reservation, user, *, texts=None) -> BookingDetailsForm:
     """The notes and the name and phone for the booking, as they are: the booking's own, else the
-    guest's profile's (a guest booking for someone else changes them)."""
+    guest's profile's (a guest booking for someone else changes them). With `texts` (the venue), the
+    box asking for text messages too, as the booking has it."""
     guest = reservation.guest if reservation.guest_id != user.pk else user
     phone = reservation.contact_phone or (guest.phone if guest is not None else "")
     return BookingDetailsForm(
@@ -286,12 +295,15 @@ def _details_form(reservation: Reservation, user) -> BookingDetailsForm:
             "notes": reservation.notes,
             "contact_name": reservation.contact_name or (guest.name if guest is not None else ""),
             "contact_phone": phones.display(phone),
-        }
+            "by_sms": reservation.by_sms,
+        },
+        texts=texts,
     )
 
 
 def _review_page(request, reservation, *, notes_form=None, problem="", expired=False, gone=False, status=200):
     venue = reservation.space.venue
+    user = request.user
     now = timezone.now()
     expires_at = reservation.hold_expires_at
     ran_out = expired or hold_ran_out(reservation, now=now)
@@ -299,7 +311,8 @@ def _review_page(request, reservation, *, notes_form=None, problem="", expired=F
         "breakdown": _breakdown(reservation) if reservation.price else "",
         "reservation": reservation,
         "venue": venue,
-        "notes_form": notes_form or _details_form(reservation, request.user),
+        "notes_form": notes_form or _details_form(reservation, request.user, texts=_texts_box(reservation, user)),
+        "texts_by_profile": texts_offered(venue) and request.user.sms_messages,
         "notes_allowed": True,  # a hold takes notes until it is confirmed, whatever the cut-off
         "problem": problem,
         "expired": ran_out,
@@ -332,10 +345,10 @@ def confirm(request, reference):
     reservation = _own_reservation(request, reference)
     if reservation.status == Status.CONFIRMED:
         return redirect(reservation)  # a second click on Confirm: already done
-    notes_form = BookingDetailsForm(request.POST)
+    notes_form = BookingDetailsForm(request.POST, texts=_texts_box(reservation, request.user))
     if not notes_form.is_valid():
         return _review_page(request, reservation, notes_form=notes_form, status=422)
-    given = notes_form.given()  # the notes, name and phone: written with the confirmation, one event
+    given = notes_form.given()  # the notes, name and phone (and texts): written with the confirmation, one event
     try:
         if reservation.amount_due > 0:
             # The venue asks for money up front: Stripe's page, then its webhook confirms.
@@ -468,9 +481,40 @@ def detail(request, reference):
         "space_noun": space_noun(venue),
         "space_kind": space_kind(venue),
         "contact_phone": phones.display(reservation.phone),
+        **_texts_context(reservation, request.user, now),
         **_rules(reservation, request.user, now),
     }
     return render(request, "reservations/detail.html", context)
+
+
+def _texts_context(reservation: Reservation, user, now: datetime) -> dict:
+    """The reservation page's "Text messages" line: shown to its guest while texts can still come."""
+    venue = reservation.space.venue
+    shown = (
+        reservation.guest_id == user.pk
+        and texts_offered(venue)
+        and reservation.is_active
+        and reservation.starts_at > now
+    )
+    return {"texts_shown": shown, "texts_by_profile": user.sms_messages}
+
+
+@login_required
+@require_POST
+def texts(request, reference):
+    """Text messages about this booking, switched on or off from its page (reservation_set_texts)."""
+    reservation = _visible_reservation(request, reference)
+    by_sms = request.POST.get("by_sms") == "on"
+    try:
+        reservation_set_texts(reservation=reservation, actor=request.user, by_sms=by_sms)
+    except BookingError as error:
+        messages.error(request, error.message)
+    else:
+        if by_sms:
+            messages.success(request, _("We will text you about this booking too."))
+        else:
+            messages.success(request, _("No more text messages about this booking."))
+    return redirect(reservation)
 
 
 def _may_modify(request, reservation: Reservation):

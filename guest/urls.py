@@ -23,6 +23,7 @@ reservation_urls = [
     path("<str:reference>/payment/", reservations.payment_return, name="payment"),
     path("<str:reference>/modify/", reservations.modify, name="modify"),
     path("<str:reference>/details/", reservations.details, name="details"),
+    path("<str:reference>/texts/", reservations.texts, name="texts"),
     path("<str:reference>/cancel/", reservations.cancel, name="cancel"),
 ]
 

@@ -26,6 +26,7 @@ from reservations.periods import local_datetime
 from reservations.search import KINDS, VenueAnswer, last_party_size, search, venues_with_rules
 from reservations.selectors import Availability, Slot, category_entries, venue_availability
 from reservations.services import rules
+from reservations.services.text_messages import texts_offered_for_waitlist
 from reservations.wording import space_kind, space_noun
 from spaces.models import OpeningHours, Space, Venue
 
@@ -334,7 +335,7 @@ def venue_page(request, venue: Venue, *, data, status: int = 200, **extra):
     wish = extra.pop("waitlist_form", None)
     context.update(spaces=spaces, payment_words=payment_words(venue), **extra)
     context.update(about_venue(venue, spaces, context["setup"], context["form"]))
-    context.update(waitlist_context(venue, spaces, context, wish))
+    context.update(waitlist_context(venue, spaces, context, wish, user=request.user))
     return render_picker(request, "spaces/venue_detail.html", context, status=status)
 
 
@@ -438,12 +439,14 @@ def hours_words(hours: list[OpeningHours]) -> dict:
     return {"days": days, "closed": closed_words if hours else ""}
 
 
-def waitlist_form(venue: Venue, data=None, *, spaces: list[Space], initial=None) -> WaitlistForm:
+def waitlist_form(venue: Venue, data=None, *, spaces: list[Space], initial=None, user=None) -> WaitlistForm:
     categories = {space.category for space in spaces if space.category}
-    return WaitlistForm(data, venue=venue, categories=categories, initial=initial)
+    # "Text me if a place frees up" where the venue texts its offers, unless the profile asks for texts already.
+    texts = texts_offered_for_waitlist(venue) and not getattr(user, "sms_messages", False)
+    return WaitlistForm(data, venue=venue, categories=categories, initial=initial, texts=texts)
 
 
-def waitlist_context(venue: Venue, spaces: list[Space], context: dict, wish: WaitlistForm | None) -> dict:
+def waitlist_context(venue: Venue, spaces: list[Space], context: dict, wish: WaitlistForm | None, user=None) -> dict:
     """The "Join the waitlist" form below the results: where nothing is free, and always for a venue
     booked by the slot (the time a guest wants may be the one that is gone). `wish` is a form sent
     back (refused, or filled in after the log-in). A class's or tour's sold-out session has a button of
@@ -462,7 +465,7 @@ def waitlist_context(venue: Venue, spaces: list[Space], context: dict, wish: Wai
         initial["nights"] = availability.nights
     if context.get("chosen_category"):
         initial["category"] = context["chosen_category"]
-    form = waitlist_form(venue, spaces=spaces, initial=initial)
+    form = waitlist_form(venue, spaces=spaces, initial=initial, user=user)
     if not form.has_starts:
         return {}
     return {"waitlist_form": form, "waitlist_url": reverse("spaces:waitlist_join", kwargs={"slug": venue.slug})}

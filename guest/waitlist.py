@@ -33,7 +33,7 @@ SHOWN_ENTRIES = 20
 Status = WaitlistEntry.Status
 
 # Where a refusal of waitlist_join is shown on the form: next to the window, else at the top.
-ERROR_FIELDS = {"latest": "latest", "starts_at": "earliest", "party_size": "party_size"}
+ERROR_FIELDS = {"latest": "latest", "starts_at": "earliest", "party_size": "party_size", "by_sms": "by_sms"}
 
 
 def day_words(day) -> str:
@@ -68,7 +68,7 @@ def join(request, slug):
     venue = active_venue(slug)
     spaces = active_spaces(venue)
     data = request.POST if request.method == "POST" else request.GET
-    form = waitlist_form(venue, data, spaces=spaces)
+    form = waitlist_form(venue, data, spaces=spaces, user=request.user)
     if request.method == "GET" or not form.is_valid():
         status = 200 if request.method == "GET" else 422
         return venue_page(request, venue, data=form.search_query(), status=status, waitlist_form=form)
@@ -96,6 +96,7 @@ def join(request, slug):
             party_size=wish["party_size"],
             category=wish["category"],
             nights=wish.get("nights") or 1,
+            by_sms=bool(wish.get("by_sms")),
         )
     except PolicyViolation as error:
         form.add_error(ERROR_FIELDS.get(error.field), error.message)

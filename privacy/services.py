@@ -26,10 +26,12 @@ from django.utils import timezone
 
 from core.replica import lag_tolerant
 from payments.models import Payment
+from reservations import webhooks
 from reservations.emails import render_subject
 from reservations.exceptions import PolicyViolation
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent, WaitlistEntry
 from reservations.services import cancellation_deadline, reservation_cancel
+from reservations.sms import render_sms
 from spaces import powers
 from spaces.powers import Power
 
@@ -80,7 +82,8 @@ def _reservation_data(reservation: Reservation, user) -> dict:
             {"at": _when(event.at), "event": event.kind, "by": _actor(event, user), "details": event.details}
             for event in reservation.events.all()
         ],
-        "emails": [_email_data(message) for message in reservation.messages.all()],
+        "emails": [_email_data(message) for message in reservation.messages.all() if not _is_text(message)],
+        "text_messages": [_text_data(message) for message in reservation.messages.all() if _is_text(message)],
         "payments": [
             {
                 "amount": str(payment.amount),
@@ -142,6 +145,7 @@ def account_export(*, user, now: datetime | None = None) -> dict:
             "email": user.email,
             "name": user.name,
             "phone": user.phone,
+            "text_messages": user.sms_messages,
             "date_joined": _when(user.date_joined),
             "last_login": _when(user.last_login),
         },
@@ -151,6 +155,21 @@ def account_export(*, user, now: datetime | None = None) -> dict:
         ],
         "reservations": [_reservation_data(reservation, user) for reservation in reservations],
         "waitlist": [_wish_data(entry) for entry in wishes],
+    }
+
+
+def _is_text(message: OutgoingMessage) -> bool:
+    return message.channel == OutgoingMessage.Channel.SMS
+
+
+def _text_data(message: OutgoingMessage) -> dict:
+    return {
+        "text": render_sms(message),
+        "kind": message.kind,
+        "to": message.to_phone,
+        "status": message.status,
+        "created_at": _when(message.created_at),
+        "sent_at": _when(message.sent_at),
     }
 
 
@@ -179,7 +198,8 @@ def _wish_data(entry: WaitlistEntry) -> dict:
         "joined_at": _when(entry.created_at),
         "offered_at": _when(entry.offered_at),
         "offer": entry.offer.reference if entry.offer_id else None,
-        "emails": [_email_data(message) for message in entry.messages.all()],
+        "emails": [_email_data(message) for message in entry.messages.all() if not _is_text(message)],
+        "text_messages": [_text_data(message) for message in entry.messages.all() if _is_text(message)],
     }
 
 
@@ -238,8 +258,8 @@ def account_delete(*, user, now: datetime | None = None) -> dict:
     keep the venues' bookings without the person, and delete the user with their e-mail addresses,
     log-in sessions and authenticators. One transaction; returns counts of what was done.
 
-    Messages already sent lose the address they went to; the cancellations queued here keep it
-    until they are sent (reservations.notifications.deliver forgets it then).
+    Messages already sent lose the address (and phone) they went to; the cancellations queued here keep
+    it until they are sent (reservations.notifications.deliver forgets it then).
     """
     now = now or timezone.now()
     User = get_user_model()
@@ -259,7 +279,8 @@ def account_delete(*, user, now: datetime | None = None) -> dict:
         _erase_guest_text(reservation_ids, user)
         OutgoingMessage.objects.filter(reservation_id__in=reservation_ids).exclude(
             status=OutgoingMessage.Status.PENDING
-        ).update(to_email="", last_error="")
+        ).update(to_email="", to_phone="", last_error="")
+        webhooks.forget_guest(reservation_ids)  # partners' events about them say no more who they were
         counts["anonymised"] = Reservation.objects.filter(pk__in=reservation_ids).update(
             guest=None, notes="", contact_name="", contact_phone="", updated_at=now
         )

@@ -420,17 +420,34 @@ def add_reservation_inline(inline) -> None:
 
 @admin.register(OutgoingMessage)
 class OutgoingMessageAdmin(VenueScoped, admin.ModelAdmin):
-    """The venue's staff see its e-mails to guests, whether they went out, and can send one again."""
+    """The venue's staff see its e-mails and text messages to guests, whether they went out (a text's
+    status as the provider last reported it, and the provider's id to look it up there), and can send
+    one again."""
 
     venue_path = "reservation__space__venue"
 
-    list_display = ["created_at", "kind", "to_email", "reservation", "status", "attempts", "sent_at", "short_error"]
-    list_filter = ["status", "kind"]
+    list_display = [
+        "created_at",
+        "kind",
+        "channel",
+        "recipient",
+        "reservation",
+        "status",
+        "provider_status",
+        "attempts",
+        "sent_at",
+        "short_error",
+    ]
+    list_filter = ["status", "channel", "kind", "provider_status"]
     list_select_related = ["reservation"]
-    search_fields = ["to_email", "reservation__reference"]
+    search_fields = ["to_email", "to_phone", "provider_id", "reservation__reference"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in OutgoingMessage._meta.fields]
     actions = ["resend_selected"]
+
+    @admin.display(description=_("to"), ordering="to_email")
+    def recipient(self, obj):
+        return obj.to_email or phones.display(obj.to_phone)
 
     @admin.display(description=_("last error"))
     def short_error(self, obj):
@@ -738,3 +755,6 @@ class BlockAdmin(VenueScoped, admin.ModelAdmin):
                 self.message_user(request, f"{block}: {error.message}", messages.WARNING)
             else:
                 self.message_user(request, _("%(block)s: resolved.") % {"block": block}, messages.SUCCESS)
+
+
+from reservations import webhook_admin  # noqa: E402, F401  (partners' webhooks: endpoints, deliveries)

@@ -1,4 +1,4 @@
-"""The outbox: e-mails to guests that cannot be lost.
+"""The outbox: e-mails (and text messages) to guests that cannot be lost.
 
 `enqueue` writes an OutgoingMessage in the caller's transaction (the booking change and its
 message commit together or not at all) and asks a worker to deliver it after commit. `deliver`
@@ -6,6 +6,11 @@ claims a message before sending it, so a task that runs twice, or a task racing 
 once. `deliver_due` is the periodic sweep for anything still pending: a broker that was down, a
 worker that crashed mid-send (its claim lapses after CLAIM_LEASE), an SMTP error (retried with
 backoff). `create_due_reminders` makes each reminder once, from the data, not from queued tasks.
+
+A message the guest also wants as a text (reservations/sms.py says when) is a second row, channel
+"sms", with the same kind and its own dedupe key (`sms:<key>`): the same claim, lease, backoff and
+MAX_ATTEMPTS, so it too is sent once. A refusal retrying cannot fix (an invalid number, one that
+answered STOP) fails it at once; the provider's id and status are kept on the row for staff.
 """
 
 import contextlib
@@ -16,12 +21,15 @@ from django.db import DatabaseError, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 
+from core.sms import SmsError
+from reservations import sms
 from reservations.models import OutgoingMessage, Reservation
 from spaces.models import Venue
 
 logger = logging.getLogger(__name__)
 Kind = OutgoingMessage.Kind
 Status = OutgoingMessage.Status
+Channel = OutgoingMessage.Channel
 
 CLAIM_LEASE = timedelta(minutes=5)  # a claim older than this is a worker that died mid-send
 MAX_ATTEMPTS = 10
@@ -47,12 +55,27 @@ def enqueue_to_staff(user, block, kind: str, *, key: str, context: dict | None =
 
 
 def _record(guest, kind: str, *, key: str, context: dict | None, **about) -> OutgoingMessage | None:
-    """The message to `guest` about `about` (its booking or wish), once per key, sent after commit."""
-    if guest is None or not guest.email:
+    """The message to `guest` about `about` (its booking or wish), once per key, sent after commit: the
+    e-mail, and the text too where the guest asked for one (reservations/sms.py). Returns the e-mail's
+    row (the text's when there is no e-mail address)."""
+    if guest is None:
         return None  # an anonymised booking has nobody to tell
-    message, created = OutgoingMessage.objects.get_or_create(
-        dedupe_key=key, defaults={**about, "kind": kind, "to_email": guest.email, "context": context or {}}
-    )
+    message = None
+    if guest.email:
+        message = _recorded(
+            key, {**about, "kind": kind, "channel": Channel.EMAIL, "to_email": guest.email, "context": context or {}}
+        )
+    phone = sms.text_phone(guest, kind, **about)
+    if phone:
+        text = _recorded(
+            f"sms:{key}", {**about, "kind": kind, "channel": Channel.SMS, "to_phone": phone, "context": context or {}}
+        )
+        message = message or text
+    return message
+
+
+def _recorded(key: str, defaults: dict) -> OutgoingMessage:
+    message, created = OutgoingMessage.objects.get_or_create(dedupe_key=key, defaults=defaults)
     if created:
         transaction.on_commit(lambda: dispatch(message.pk))
     return message
@@ -96,8 +119,12 @@ def deliver(message_id: int, *, now=None) -> bool:
         "block__space__venue",
         "block__feed",
     ).get(pk=message_id)
+    sent = None
     try:
-        send_message(message)
+        if message.channel == Channel.SMS:
+            sent = sms.send_text(message)
+        else:
+            send_message(message)
     except DatabaseError as error:
         # Building the message reads the database (its calendar file): that failed, not the provider,
         # and nothing was sent. Not an attempt: hand the claim back for the next sweep if the database
@@ -109,7 +136,13 @@ def deliver(message_id: int, *, now=None) -> bool:
         logger.warning("Message %s not sent, the database failed: %s", message_id, type(error).__name__)
         return False
     except Exception as error:  # SMTP or provider failure: keep it, try again later
-        gave_up = message.attempts >= MAX_ATTEMPTS
+        # A text the provider refuses for good (an invalid number, one that answered STOP) is not tried
+        # again: the same text to the same number would be refused again.
+        refused = isinstance(error, SmsError) and error.permanent
+        if isinstance(error, SmsError) and error.opted_out and message.to_phone:
+            with contextlib.suppress(DatabaseError):  # the STOP is Twilio's to keep too; the row still fails
+                sms.opt_out(message.to_phone, f"(provider error {error.code})")
+        gave_up = refused or message.attempts >= MAX_ATTEMPTS
         OutgoingMessage.objects.filter(pk=message_id, claimed_at=stamp).update(
             status=Status.FAILED if gave_up else Status.PENDING,
             next_attempt_at=now + _backoff(message.attempts),
@@ -119,9 +152,10 @@ def deliver(message_id: int, *, now=None) -> bool:
         return False
     # A deleted account's last messages (its cancellations) keep the address only until they are sent.
     about = message.reservation or message.waitlist_entry
-    forget = {"to_email": ""} if about is not None and about.guest_id is None else {}
+    forget = {"to_email": "", "to_phone": ""} if about is not None and about.guest_id is None else {}
+    provider = {"provider_id": sent.id[:64], "provider_status": sent.status[:20]} if sent is not None else {}
     OutgoingMessage.objects.filter(pk=message_id, claimed_at=stamp).update(
-        status=Status.SENT, sent_at=timezone.now(), last_error="", **forget
+        status=Status.SENT, sent_at=timezone.now(), last_error="", **provider, **forget
     )
     return True
 

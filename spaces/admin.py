@@ -537,6 +537,16 @@ class VenueAdmin(VenueScoped, CalendarTokenAdmin, VenueTimeZoneAdmin, admin.Mode
                 ]
             },
         ),
+        (
+            _("Text messages"),
+            {
+                "fields": ["sms_reminders", "sms_waitlist_offers", "sms_booking_changes"],
+                "description": _(
+                    "What may go by text message too, to guests who ask for it and give a phone (where the "
+                    "site sends texts). Guests always get the e-mails."
+                ),
+            },
+        ),
     ]
 
     def has_add_permission(self, request):

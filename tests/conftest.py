@@ -114,3 +114,8 @@ def pytest_sessionstart(session):
     from django.core.management import call_command
 
     call_command("compile_catalogues", verbosity=0)
+
+
+# Text messages: the local fake of Twilio with the site pointed at it, and texts on through the console
+# provider (tests/sms_fixtures.py), for any test that asks for them by name.
+from tests.sms_fixtures import fake_twilio, texts_on  # noqa: E402, F401

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "anymail",
+    "django_dramatiq",  # before the apps: it sets Dramatiq's broker before their tasks declare actors
     "core",
     "accounts",
     "spaces",
@@ -323,11 +324,79 @@ CELERY_TIMEZONE = "UTC"
 # The queue the site publishes to and the workers read: another name lets several sites share a broker.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 
+# The worker: Celery (above, the default) or Dramatiq, which runs the same @job tasks (core/jobs.py) as
+# actors on RabbitMQ: `manage.py rundramatiq` and exactly one `manage.py run_scheduler` (the periodic
+# jobs of core.schedule) in place of celery worker and beat. Dramatiq has no file-based broker: its
+# RabbitMQ is DRAMATIQ_BROKER_URL, else Celery's broker when that is RabbitMQ, else the local one.
+# Either way's URL may name the vhost as kombu does (`//` for `/`).
+HOLDFAST_WORKER = env("HOLDFAST_WORKER", default="") or "celery"
+if HOLDFAST_WORKER not in ("celery", "dramatiq"):
+    raise ImproperlyConfigured(f"HOLDFAST_WORKER must be celery or dramatiq, not {HOLDFAST_WORKER!r}.")
+
+
+def _pika_url(url: str) -> str:
+    """An AMQP URL as pika reads it: amqp(s) scheme, and kombu's `//` (the vhost /) as `/%2F`."""
+    scheme, _, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    vhost = path.split("?")[0]
+    query = path[len(vhost) :]
+    return f"{scheme.removeprefix('py')}://{host}/{'%2F' if vhost in ('', '/') else vhost}{query}"
+
+
+DRAMATIQ_BROKER_URL = _pika_url(
+    env("DRAMATIQ_BROKER_URL", default="")
+    or (
+        CELERY_BROKER_URL
+        if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
+        else "amqp://guest:guest@127.0.0.1:5672/"
+    )
+)
+if not DRAMATIQ_BROKER_URL.startswith(("amqp://", "amqps://")):
+    raise ImproperlyConfigured("DRAMATIQ_BROKER_URL must be RabbitMQ's, amqp://user:password@host:5672/ (or amqps://).")
+# The queue the site publishes to and `rundramatiq --queues` reads (another name: several sites, or a
+# test, on one broker). No results backend: nothing waits for a task's result.
+DRAMATIQ_QUEUE = env("DRAMATIQ_QUEUE", default="holdfast")
+DRAMATIQ_BROKER = {
+    "BROKER": "core.jobs.FailFastRabbitmqBroker",  # a publish to a broker that is down fails at once
+    "OPTIONS": {
+        "url": DRAMATIQ_BROKER_URL,
+        "confirm_delivery": True,
+        "connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    },
+    "MIDDLEWARE": [
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.ShutdownNotifications",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Retries",  # our actors have max_retries=0: the outbox and the sweeps retry
+        "django_dramatiq.middleware.DbConnectionsMiddleware",  # database connections closed as requests do
+    ],
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+# django-dramatiq's own actor (deleting its admin's task rows, which we do not keep) stays out of the
+# worker, which then reads DRAMATIQ_QUEUE only.
+DRAMATIQ_IGNORED_MODULES = ["django_dramatiq.tasks"]
+
 # Stripe. Without a secret key, venues that ask for payment say "pay at the venue" and bookings
 # confirm without online payment. STRIPE_API_BASE points the library elsewhere (tests: a fake).
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+
+# Text messages (core/sms.py): reminders, waitlist offers and, where a venue wants them, confirmations
+# and changes, to guests who ask for them. HOLDFAST_SMS_PROVIDER: "" (off), "console" (printed, for
+# `make run`), "twilio", or the dotted path of a core.sms.Provider class. Twilio sends from
+# TWILIO_FROM_NUMBER (E.164) or through TWILIO_MESSAGING_SERVICE_SID; its webhooks are signed with the
+# auth token (or TWILIO_WEBHOOK_SIGNING_KEY where a Webhook Rule signs with a shared key).
+# TWILIO_API_BASE points the library elsewhere (tests: a fake).
+HOLDFAST_SMS_PROVIDER = env("HOLDFAST_SMS_PROVIDER", default="")
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_WEBHOOK_SIGNING_KEY = env("TWILIO_WEBHOOK_SIGNING_KEY", default="")
+TWILIO_API_BASE = env("TWILIO_API_BASE", default="")
+TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=10.0)
 
 # Booking rules that are not a venue's own.
 HOLDFAST_MAX_ACTIVE_HOLDS = env.int("HOLDFAST_MAX_ACTIVE_HOLDS", default=3)
@@ -347,6 +416,17 @@ HOLDFAST_CALENDAR_ALLOW_PRIVATE = env.bool("HOLDFAST_CALENDAR_ALLOW_PRIVATE", de
 HOLDFAST_DEMO_CHANNEL = env.bool("HOLDFAST_DEMO_CHANNEL", default=False)
 # How far ahead imported blocks and exported calendars reach (days).
 HOLDFAST_CALENDAR_HORIZON_DAYS = env.int("HOLDFAST_CALENDAR_HORIZON_DAYS", default=730)
+
+# Webhooks to partners (reservations/webhooks.py, docs/webhooks.md): each POST waits at most
+# HOLDFAST_WEBHOOK_TIMEOUT seconds and reads at most HOLDFAST_WEBHOOK_MAX_RESPONSE_BYTES of the answer; a
+# delivery is retried for HOLDFAST_WEBHOOK_RETRY_HOURS. Only https, public addresses unless allowed
+# (development and tests allow both: a partner's test server on this machine).
+HOLDFAST_WEBHOOK_TIMEOUT = env.float("HOLDFAST_WEBHOOK_TIMEOUT", default=10.0)
+HOLDFAST_WEBHOOK_MAX_RESPONSE_BYTES = env.int("HOLDFAST_WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
+HOLDFAST_WEBHOOK_RETRY_HOURS = env.float("HOLDFAST_WEBHOOK_RETRY_HOURS", default=24)
+HOLDFAST_WEBHOOK_KEEP_DAYS = env.int("HOLDFAST_WEBHOOK_KEEP_DAYS", default=30)  # then deliveries are deleted
+HOLDFAST_WEBHOOK_ALLOW_HTTP = env.bool("HOLDFAST_WEBHOOK_ALLOW_HTTP", default=False)
+HOLDFAST_WEBHOOK_ALLOW_PRIVATE = env.bool("HOLDFAST_WEBHOOK_ALLOW_PRIVATE", default=False)
 # Benchmark-only endpoints under /_bench/ (core/bench.py): `make bench` turns them on for its own
 # server and database. Never on a real site.
 HOLDFAST_BENCH_ENDPOINTS = env.bool("HOLDFAST_BENCH_ENDPOINTS", default=False)

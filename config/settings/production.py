@@ -19,6 +19,17 @@ if env.str("CELERY_BROKER_URL").startswith("filesystem://") and not env.bool(
         "Production settings refuse CELERY_BROKER_URL=filesystem:// (the file-based broker): "
         "set CELERY_BROKER_URL to RabbitMQ, for example amqp://user:password@rabbitmq:5672//."
     )
+# Dramatiq's broker is RabbitMQ: DRAMATIQ_BROKER_URL, or Celery's broker when that is RabbitMQ. Never
+# the development fallback (guest on this machine), which a production site would only mean by mistake.
+if (
+    env.str("HOLDFAST_WORKER", default="celery") == "dramatiq"
+    and not env.str("DRAMATIQ_BROKER_URL", default="")
+    and not env.str("CELERY_BROKER_URL").startswith(("amqp://", "amqps://", "pyamqp://"))
+):
+    raise ImproperlyConfigured(
+        "Production settings with HOLDFAST_WORKER=dramatiq need RabbitMQ: set DRAMATIQ_BROKER_URL, for example "
+        "amqp://user:password@rabbitmq:5672/ (or make CELERY_BROKER_URL RabbitMQ's, which Dramatiq then shares)."
+    )
 
 # RabbitMQ: the queues are quorum queues, replicated across the cluster's nodes by Raft (RabbitMQ 4
 # removed classic mirrored queues). A queue's type is fixed when it is declared: a site that ran with
@@ -31,6 +42,18 @@ if env.str("CELERY_BROKER_URL").startswith(("amqp://", "amqps://", "pyamqp://"))
     CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = CELERY_TASK_DEFAULT_QUEUE_TYPE  # queues named by `worker --queues`
     CELERY_WORKER_DETECT_QUORUM_QUEUES = True
     CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "confirm_publish": True}  # noqa: F405
+
+# Text messages: Twilio needs its credentials and a sender; never the console here (texts would be lost).
+if env.str("HOLDFAST_SMS_PROVIDER", default="") == "console":
+    raise ImproperlyConfigured("Production settings refuse HOLDFAST_SMS_PROVIDER=console: texts would only be printed.")
+if env.str("HOLDFAST_SMS_PROVIDER", default="") == "twilio":
+    _missing_twilio = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not env.str(name, default="")]
+    if not (env.str("TWILIO_FROM_NUMBER", default="") or env.str("TWILIO_MESSAGING_SERVICE_SID", default="")):
+        _missing_twilio.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+    if _missing_twilio:
+        raise ImproperlyConfigured(
+            f"HOLDFAST_SMS_PROVIDER=twilio needs {', '.join(_missing_twilio)} in the environment (see .env.example)."
+        )
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")

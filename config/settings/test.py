@@ -25,3 +25,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 # Tests serve calendar feeds from a local HTTP server.
 HOLDFAST_CALENDAR_ALLOW_PRIVATE = True
+# Tests' partners listen on 127.0.0.1 over http (tests/fake_partner.py); the tests of the refusals turn these off.
+HOLDFAST_WEBHOOK_ALLOW_HTTP = True
+HOLDFAST_WEBHOOK_ALLOW_PRIVATE = True
+# Text messages are off unless a test turns them on with its fake Twilio (tests/sms_fixtures.py).
+HOLDFAST_SMS_PROVIDER = ""

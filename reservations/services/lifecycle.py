@@ -23,8 +23,9 @@ from reservations.exceptions import HoldExpired, NotAllowed, PolicyViolation, Sl
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.periods import format_local, stay_period
 from reservations.pricing import amount_due, booking_price, first_night_price
-from reservations.services import allocation, rules, transitions, waitlist
+from reservations.services import allocation, rules, text_messages, transitions, waitlist
 from reservations.services.repricing import reprice
+from reservations.sms import textable
 from reservations.wording import space_noun, summary
 from spaces import powers
 from spaces.models import Space, Venue
@@ -69,6 +70,7 @@ def reservation_hold(
     notes: str = "",
     contact_name: str = "",
     contact_phone: str = "",
+    by_sms: bool = False,
     actor=None,
     now: datetime | None = None,
     idempotency_key: str = "",
@@ -82,9 +84,13 @@ def reservation_hold(
     Give `space` where the guest picks one; give `venue` (and optionally `category`) where the
     venue assigns: the smallest free space that fits is taken, and when a concurrent booking takes
     it first the next one is tried, so the guest hears "no longer free" only when none is left.
+
+    `by_sms`: the guest asks for text messages about it too (needs a phone: `contact_phone` or theirs).
     """
     now = now or timezone.now()
     actor = actor or guest
+    if by_sms:
+        text_messages.check_booking_phone(contact_phone.strip() or guest.phone)
     if space is None and venue is None:
         raise PolicyViolation(_("Choose a venue or a space."), field="space")
     venue = space.venue if space is not None else venue
@@ -132,6 +138,7 @@ def reservation_hold(
             notes=notes,
             contact_name=contact_name.strip(),
             contact_phone=contact_phone.strip(),
+            by_sms=by_sms,
             price=price,
             amount_due=amount_due(
                 venue, space=taken.space, price=price, party_size=party_size, first_night=first_night
@@ -227,14 +234,16 @@ def reservation_confirm(
     notes: str | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    by_sms: bool | None = None,
 ) -> Reservation:
     """Turn a hold into a confirmed booking. Confirming a confirmed booking changes nothing.
 
     `notes`, `contact_name`, `contact_phone` (None: as they are): what the guest gives as they confirm
     (the review page), written with the confirmation; its one "confirmed" event says what was given.
-    Given to a hold that has run out, they are kept on it (held again, it has them)."""
+    Given to a hold that has run out, they are kept on it (held again, it has them). `by_sms` too: the
+    guest's choice of text messages about the booking (None: as it is)."""
     now = now or timezone.now()
-    given = _given(notes=notes, contact_name=contact_name, contact_phone=contact_phone)
+    given = _given(notes=notes, contact_name=contact_name, contact_phone=contact_phone, by_sms=by_sms)
     with transaction.atomic():
         if given:
             given = _booking_details(reservation, actor, given)  # the guest's row first: the lock order
@@ -281,13 +290,14 @@ def reservation_add_details(
     notes: str | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    by_sms: bool | None = None,
     now: datetime | None = None,
 ) -> Reservation:
     """Write the notes and the name and phone for the booking on a hold before its payment page opens
     (the confirmation, when the payment arrives, says what was given). No history event: a hold is
     still being filled in. The same checks as reservation_confirm's."""
     now = now or timezone.now()
-    given = _given(notes=notes, contact_name=contact_name, contact_phone=contact_phone)
+    given = _given(notes=notes, contact_name=contact_name, contact_phone=contact_phone, by_sms=by_sms)
     with transaction.atomic():
         if given:
             given = _booking_details(reservation, actor, given)
@@ -337,7 +347,10 @@ def _booking_details(reservation: Reservation, actor, given: dict) -> dict:
             checked["contact_phone"] = phones.normalise(checked["contact_phone"])
         except ValidationError as error:
             raise PolicyViolation(" ".join(error.messages), field="contact_phone") from None
+    own_phone = checked.get("contact_phone", reservation.contact_phone)
     if reservation.guest_id is None:
+        if checked.get("by_sms"):
+            text_messages.check_booking_phone(own_phone)
         return checked
     User = get_user_model()
     guest = User.objects.select_for_update().get(pk=reservation.guest_id)
@@ -355,6 +368,8 @@ def _booking_details(reservation: Reservation, actor, given: dict) -> dict:
                 setattr(guest, field, value)
                 if actor is not guest:
                     setattr(actor, field, value)  # the request's user shows the profile as it is now
+    if checked.get("by_sms"):  # texts go to the booking's phone: its own, else the guest's (as updated above)
+        text_messages.check_booking_phone(own_phone or guest.phone)
     for field in ("name", "phone"):
         if checked.get(f"contact_{field}") and checked[f"contact_{field}"] == getattr(guest, field):
             checked[f"contact_{field}"] = ""
@@ -400,6 +415,8 @@ def reservation_hold_again(*, reservation: Reservation, guest, now: datetime | N
         notes=current.notes,
         contact_name=current.contact_name,
         contact_phone=current.contact_phone,
+        # The texts it asked for, while there is still a phone to text (never a refusal of its own).
+        by_sms=current.by_sms and bool(textable(current.contact_phone or guest.phone)),
         now=now,
     )
 
