@@ -82,6 +82,24 @@ def without_overlap(
     return [seating for seating in seatings if not any(space.pk in busy for space in seating.spaces)]
 
 
+def taken_at(space: Space, instant: datetime, *, now: datetime) -> bool:
+    """Is `space` plainly taken at `instant` by a committed claim that blocks it (a confirmed booking, a
+    hold that has not run out, a channel's block)? Any booking starting then would need that instant.
+
+    One read, without a lock, before any rule is worked out: when 200 guests ask for one slot at once,
+    the losers that come after the winner's commit hear "no longer free" without queueing on the
+    space's lock behind each other. It only ever refuses what `claim` would refuse: the lock and the
+    exclusion constraint still decide every win (a loser that reads before the commit goes on to them).
+    """
+    same_space = Cast(Value(space.pk), BigIntegerField())
+    return (
+        SpaceClaim.objects.blocking(now)
+        .filter(space_id=same_space)
+        .overlapping(instant, instant + timedelta(microseconds=1))
+        .exists()
+    )
+
+
 def claims_in_the_way(space: Space, starts_at: datetime, ends_at: datetime):
     """The claims of `space` that the exclusion constraint counts against [starts_at, ends_at).
 

@@ -105,6 +105,9 @@ def reservation_hold(
         staff = powers.can(actor, Power.BOOK_FOR_GUESTS, venue)
     rules.check_space_choice(venue, space, staff=staff)
     by_seat = space is not None and space.sold_by_seat
+    if space is not None and not by_seat and not idempotency_key and allocation.taken_at(space, starts_at, now=now):
+        # Plainly gone (a booking committed a moment ago): said at once, before the rules are read.
+        raise SlotUnavailable(rules.unavailable_message(venue, space, starts_at, party_size))
     setup = None if by_seat else rules.setup(venue)
     if by_seat:
         starts_at = starts_at.astimezone(UTC)

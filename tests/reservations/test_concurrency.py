@@ -3,9 +3,10 @@ database connection, all start together at a barrier, and the invariant is check
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from reservations.exceptions import BookingError, SlotUnavailable
 from reservations.models import Reservation
@@ -180,3 +181,25 @@ def test_thirty_parties_racing_for_one_evening_never_share_a_table_or_overfill_t
         assert len(claims) == (1 if winner.party_size <= 8 else len(winner.all_spaces)) >= 1
         if winner.party_size > 8:
             assert len(claims) in (2, 3)
+
+
+def test_a_loser_after_the_winners_commit_is_told_at_once_without_queueing_on_the_lock(meeting_rooms):
+    """The early read (allocation.taken_at): once the winner has committed, a guest asking for the same
+    room is refused without waiting for the room's row lock, which a third booking holds right now."""
+    from tests.transactions import held_elsewhere, lock_timeout
+
+    booth = meeting_rooms.spaces.get(name="Booth")
+    start = at(meeting_rooms, next_weekday(meeting_rooms, 1), "10:00")
+    winner = reservation_book(guest=make_user("winner@example.com"), space=booth, starts_at=start, party_size=2)
+    loser = make_user("loser@example.com")
+
+    def lock_the_room():
+        list(Space.objects.select_for_update().filter(pk=booth.pk))
+
+    with held_elsewhere(lock_the_room), lock_timeout(200):
+        with pytest.raises(SlotUnavailable, match="no longer free"):
+            reservation_book(guest=loser, space=booth, starts_at=start, party_size=2)
+        # An hour later the room is free: that booking needs the lock, and waits for it (then gives up).
+        with pytest.raises(OperationalError, match="lock timeout"):
+            reservation_book(guest=loser, space=booth, starts_at=start + timedelta(hours=1), party_size=2)
+    assert Reservation.objects.filter(space=booth, status="confirmed").get() == winner
