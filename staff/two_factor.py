@@ -40,10 +40,12 @@ class StaffTwoFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        # The namespace first: it costs nothing, while the roles are a query (the API and the guest
+        # pages, most requests, never need it here).
+        if STAFF_NAMESPACES.isdisjoint(request.resolver_match.namespaces):
+            return None
         user = request.user
         if not (user.is_authenticated and (user.is_staff or is_venue_staff(user))):
-            return None
-        if STAFF_NAMESPACES.isdisjoint(request.resolver_match.namespaces):
             return None
         if has_two_factor(user):
             return None
