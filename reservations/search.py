@@ -41,6 +41,7 @@ from reservations.selectors import (
     _slot_candidates,
     _tally,
     category_entries,
+    free_starts,
 )
 from reservations.services import rules
 from reservations.services.rules import MAX_NIGHTS, MAX_PARTY_SIZE
@@ -446,14 +447,7 @@ def _compute(plan: _Plan, day: date, party_size: int, now: datetime, loaded: _Lo
         if not any(start < slot.ends_at.timestamp() and slot.starts_at.timestamp() < end for start, end in venue_closed)
     ]
     candidates = [slot for slot, _, _ in bounds]
-    free_at = {}
-    for pk in spaces:
-        blocked, buffer = busy.get(pk, []), buffers[pk]
-        free_at[pk] = {
-            index
-            for index, (_, slot_start, slot_end) in enumerate(bounds)
-            if not any(start < slot_end + buffer and slot_start < end for start, end in blocked)
-        }
+    free_at = free_starts(spaces, busy, buffers, bounds)
     paced = _paced(setup, candidates, party_size, {seating.area for seating in seatings}, loaded)
 
     return _tally(result, setup, seatings, candidates, free_at, paced)
