@@ -8,7 +8,12 @@
    made for the run, and the /_bench/ ceilings of core/bench.py switched on.
 4. Load from another process (bench/load.py), phase by phase; every figure is also a ratio to a
    ceiling measured by the same server in the same run.
-5. A table on the terminal, the figures as JSON in bench/results/, and the double-booking check in SQL.
+5. The soak (bench/soak.py): minutes of mixed load, throughput, p95, worker memory and database
+   size minute by minute; `--soak-only` runs it alone, `--soak-minutes 0` leaves it out.
+6. A table on the terminal, the figures as JSON in bench/results/, and the double-booking check in SQL.
+
+Every closed-loop phase also reports the CPU the load generator used, against gunicorn's and
+PostgreSQL's (bench/load.py's CpuWatch): "The load generator" in docs/performance.md.
 """
 
 import argparse
@@ -40,12 +45,13 @@ class Profile:
     sizes: tuple[int, ...]  # reservations in the table when availability is measured
     warmup: float  # seconds of load before each measurement, not recorded
     duration: float  # seconds recorded per measurement
+    soak_minutes: int  # the soak's length (bench/soak.py); --soak-minutes overrides it
     contenders: int = 200
 
 
 PROFILES = {
-    "quick": Profile("quick", (10_000, 100_000), warmup=1.0, duration=4.0),
-    "full": Profile("full", (10_000, 100_000, 1_000_000), warmup=2.0, duration=12.0),
+    "quick": Profile("quick", (10_000, 100_000), warmup=1.0, duration=4.0, soak_minutes=5),
+    "full": Profile("full", (10_000, 100_000, 1_000_000), warmup=2.0, duration=12.0, soak_minutes=20),
 }
 
 
@@ -106,9 +112,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int  # gunicorn's master; its children are the workers
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is `parent` (Linux /proc), in order of their ids."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], folder: Path, workers: int):
-    """The Dockerfile's command, bound to loopback; yields the port once /healthz answers."""
+    """The Dockerfile's command, bound to loopback; yields the Server once /healthz answers."""
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
@@ -141,7 +167,7 @@ def gunicorn(env: dict[str, str], folder: Path, workers: int):
                 if response.status == 200:
                     break
             time.sleep(0.2)
-        yield port
+        yield Server(port, process.pid)
     finally:
         process.terminate()
         try:
@@ -164,11 +190,25 @@ def gunicorn(env: dict[str, str], folder: Path, workers: int):
 
 
 class Bench:
-    def __init__(self, profile: Profile, port: int, workers: int, concurrency: int):
-        self.profile, self.port, self.workers, self.concurrency = profile, port, workers, concurrency
+    def __init__(self, profile: Profile, server: Server, workers: int, concurrency: int):
+        self.profile, self.server, self.workers, self.concurrency = profile, server, workers, concurrency
+        self.port = server.port
+        self.database = DATABASE_NAME
         self.rows: list[dict] = []
         self.checks: list[dict] = []
         self.extra: dict = {}
+
+    def worker_pids(self) -> list[int]:
+        return child_pids(self.server.pid)
+
+    def watch(self) -> dict[str, dict]:
+        """The processes whose CPU the load generator reads (bench/load.py's watched_pids): gunicorn's
+        master and workers, and the PostgreSQL backends of the run's database when the server runs on
+        this machine (their command line names the database; the orchestrator's own is idle)."""
+        return {
+            "gunicorn": {"parent": self.server.pid},
+            "postgres": {"starts": "postgres:", "cmdline": f" {self.database} "},
+        }
 
     def drive(self, scenario: str, *, concurrency: int, **spec) -> dict:
         spec = {
@@ -177,6 +217,7 @@ class Bench:
             "concurrency": concurrency,
             "warmup": self.profile.warmup,
             "duration": self.profile.duration,
+            "watch": self.watch(),
             **spec,
         }
         limit = spec["warmup"] + spec["duration"] + 300
@@ -222,6 +263,7 @@ class Bench:
         return found["queries"]
 
     def record(self, section: str, name: str, result: dict, label: str = "request", **fields) -> dict:
+        """A row of the results; `cpu` (the load generator's CpuWatch figures) comes with the result."""
         stats = result["labels"].get(label, {})
         row = {
             "section": section,
@@ -234,6 +276,7 @@ class Bench:
             "max_ms": stats.get("max_ms"),
             "errors": stats.get("errors", 0),
             "statuses": stats.get("statuses", {}),
+            "cpu": result.get("cpu"),
             **fields,
         }
         if stats.get("errors"):
@@ -585,6 +628,47 @@ def targets(bench: Bench, profile: Profile) -> list[dict]:
     return found
 
 
+def load_generator(bench: Bench) -> dict:
+    """The load generator's CPU against the server's, in the throughput phases (c = 2 x workers:
+    the ceilings, the bookings) and the soak: is the client the bottleneck?"""
+    phases = [
+        {"name": row["name"], "throughput": row["throughput"], **row["cpu"]}
+        for row in bench.rows
+        if row.get("cpu")
+        and row.get("concurrency") == bench.concurrency
+        and not row["name"].startswith(" ")
+        and (row["section"] in ("ceiling", "booking") or row["name"] == "soak: all requests")
+    ]
+    found = {"phases": phases}
+    timed = [phase for phase in phases if phase["wall_s"] and not phase["name"].startswith("soak")]
+    for key in ("client_pct", "gunicorn_pct", "postgres_pct", "machine_pct"):
+        values = [(phase[key], phase["wall_s"]) for phase in timed if phase.get(key) is not None]
+        if values:
+            found[f"{key}_mean"] = round(sum(v * w for v, w in values) / sum(w for _, w in values), 1)
+            found[f"{key}_max"] = max(v for v, _ in values)
+    return found
+
+
+def _pct(value) -> str:
+    return "?" if value is None else f"{value:,.0f} %"
+
+
+def print_load_generator(found: dict):
+    print("\nThe load generator's CPU (per cent of one core; the machine has", os.cpu_count(), "cores)")
+    for phase in found["phases"]:
+        print(
+            f"  {phase['name']:<52} client {_pct(phase.get('client_pct')):>6}  gunicorn "
+            f"{_pct(phase.get('gunicorn_pct')):>6}  PostgreSQL {_pct(phase.get('postgres_pct')):>6}  "
+            f"machine {_pct(phase.get('machine_pct')):>6}"
+        )
+    if "client_pct_mean" in found:
+        print(
+            f"  client CPU: {_pct(found['client_pct_mean'])} of one core (at most {_pct(found['client_pct_max'])}) "
+            f"while gunicorn used {_pct(found.get('gunicorn_pct_mean'))} and PostgreSQL "
+            f"{_pct(found.get('postgres_pct_mean'))} (throughput phases, weighted by time)"
+        )
+
+
 def environment(workers: int, concurrency: int) -> dict:
     from django.db import connection
 
@@ -614,7 +698,9 @@ def environment(workers: int, concurrency: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="up to 100 thousand reservations, about two minutes")
+    parser.add_argument(
+        "--quick", action="store_true", help="up to 100 thousand reservations: about two minutes, plus a 5-minute soak"
+    )
     parser.add_argument(
         "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)), help="gunicorn workers (3)"
     )
@@ -623,11 +709,29 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="what-if: switch off core/ratelimit.py's counters"
     )
+    parser.add_argument(
+        "--soak-minutes",
+        type=int,
+        help="length of the soak of mixed load after the other phases (20; 5 with --quick; 0: no soak)",
+    )
+    parser.add_argument(
+        "--soak-only", action="store_true", help="only the soak (on the profile's largest data), no other phase"
+    )
+    parser.add_argument(
+        "--database",
+        default=DATABASE_NAME,
+        help=f"the database dropped and created for the run ({DATABASE_NAME}); another name leaves that one alone",
+    )
     args = parser.parse_args(argv)
     profile = PROFILES["quick" if args.quick else "full"]
     concurrency = args.concurrency or 2 * args.workers
+    soak_minutes = profile.soak_minutes if args.soak_minutes is None else args.soak_minutes
     if args.users < profile.contenders:
         parser.error(f"--users must be at least {profile.contenders} (the contention phase)")
+    if soak_minutes < 0 or (args.soak_only and soak_minutes < 1):
+        parser.error("--soak-minutes must be at least 1 with --soak-only, and not negative")
+    if not args.database.startswith(DATABASE_NAME):
+        parser.error(f"--database must start with {DATABASE_NAME} (it is dropped at every run)")
     began = time.monotonic()
 
     sys.path.insert(0, str(BASE_DIR))
@@ -637,8 +741,8 @@ def main(argv=None) -> int:
         os.environ["BENCH_DATABASE_FROM_ENV"] = "1"
     with tempfile.TemporaryDirectory(prefix="holdfast-bench-") as folder_name, database() as url:
         folder = Path(folder_name)
-        database_url = fresh_database(url, DATABASE_NAME)
-        log(f"database {DATABASE_NAME} created afresh; profile {profile.name}, {args.workers} gunicorn workers")
+        database_url = fresh_database(url, args.database)
+        log(f"database {args.database} created afresh; profile {profile.name}, {args.workers} gunicorn workers")
         env = server_environment(database_url, folder, args.workers, rate_limits=not args.no_rate_limits)
         os.environ.update(env)
         import django
@@ -656,42 +760,45 @@ def main(argv=None) -> int:
         log(f"set up in {time.monotonic() - began:.0f} s: {fixtures.fixed_reservations:,} fixed reservations")
         connection.close()
 
-        with gunicorn(env, folder, args.workers) as port:
-            bench = Bench(profile, port, args.workers, concurrency)
+        with gunicorn(env, folder, args.workers) as server:
+            bench = Bench(profile, server, args.workers, concurrency)
+            bench.database = args.database
             bench.drive("get", concurrency=args.workers, paths=["/_bench/trivial"], warmup=0.5, duration=1.0)
-            measure_ceilings(bench, "start")
-            for size in profile.sizes:
-                started = time.monotonic()
-                added = data.load_until(fixtures, size)
-                data.analyze()
-                log(f"{data.reservation_count():,} reservations (+{added:,} in {time.monotonic() - started:.0f} s)")
-                ceiling = measure_ceilings(bench, f"{size:,} reservations", latency_only=True)["trivial_latency"]
-                measure_availability(bench, fixtures, size, ceiling)
-                connection.close()
-            ceilings = measure_ceilings(bench, "before booking")
-            measure_booking(bench, fixtures, ceilings)
-            measure_contention(bench, fixtures)
-            check_double_booking(bench, "after booking and contention")
-            measure_history(bench, fixtures, ceilings["trivial_latency"])
+            if args.soak_only:
+                run_soak_only(bench, fixtures, profile, soak_minutes)
+            else:
+                run_phases(bench, fixtures, profile, soak_minutes)
             connection.close()
         check_double_booking(bench, "end of run")
 
         met = targets(bench, profile)
+        load = load_generator(bench)
         report = {
             "profile": profile.name,
             "started_at": datetime.now(UTC).isoformat(),
             "seconds": round(time.monotonic() - began, 1),
-            "environment": {**environment(args.workers, concurrency), "rate_limits": not args.no_rate_limits},
-            "profile_settings": asdict(profile),
+            "environment": {
+                **environment(args.workers, concurrency),
+                "rate_limits": not args.no_rate_limits,
+                "database_name": args.database,
+            },
+            "profile_settings": {**asdict(profile), "soak_minutes": soak_minutes, "soak_only": args.soak_only},
             "rows": bench.rows,
             "checks": bench.checks,
             "targets": met,
+            "load_generator": load,
             **bench.extra,
         }
         connection.close()
 
     print()
     print(table(bench.rows))
+    if "soak" in report:
+        from bench import soak
+
+        print("\nThe soak, minute by minute (p95 in ms)")
+        print(soak.table(bench.rows))
+    print_load_generator(load)
     print()
     for check in bench.checks:
         print(f"{'PASS' if check['passed'] else 'FAIL'}  {check['name']}: {check['detail']}")
@@ -707,8 +814,50 @@ def main(argv=None) -> int:
                 figures = f"{plan['execution_ms']:>8} ms {plan['rows_read']:>9,.0f} rows"
                 print(f"  {int(size):>9,}  {name:<20} {figures}  {used}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    suffix = "-no-rate-limits" if args.no_rate_limits else ""
+    suffix = ("-no-rate-limits" if args.no_rate_limits else "") + ("-soak-only" if args.soak_only else "")
     path = RESULTS_DIR / f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{profile.name}{suffix}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nFigures written to {path.relative_to(BASE_DIR)} ({report['seconds']:.0f} s in all).")
     return 0 if all(check["passed"] for check in bench.checks) else 1
+
+
+def run_phases(bench: Bench, fixtures, profile: Profile, soak_minutes: int):
+    from django.db import connection
+
+    from bench import data
+
+    measure_ceilings(bench, "start")
+    for size in profile.sizes:
+        started = time.monotonic()
+        added = data.load_until(fixtures, size)
+        data.analyze()
+        log(f"{data.reservation_count():,} reservations (+{added:,} in {time.monotonic() - started:.0f} s)")
+        ceiling = measure_ceilings(bench, f"{size:,} reservations", latency_only=True)["trivial_latency"]
+        measure_availability(bench, fixtures, size, ceiling)
+        connection.close()
+    ceilings = measure_ceilings(bench, "before booking")
+    measure_booking(bench, fixtures, ceilings)
+    measure_contention(bench, fixtures)
+    check_double_booking(bench, "after booking and contention")
+    measure_history(bench, fixtures, ceilings["trivial_latency"])
+    connection.close()
+    if soak_minutes:
+        from bench import soak
+
+        soak.measure_soak(bench, fixtures, soak_minutes)
+        connection.close()
+
+
+def run_soak_only(bench: Bench, fixtures, profile: Profile, soak_minutes: int):
+    """The soak alone, on the data the other phases end with (the profile's largest size)."""
+    from django.db import connection
+
+    from bench import data, soak
+
+    started = time.monotonic()
+    added = data.load_until(fixtures, profile.sizes[-1])
+    data.analyze()
+    log(f"{data.reservation_count():,} reservations (+{added:,} in {time.monotonic() - started:.0f} s)")
+    connection.close()
+    soak.measure_soak(bench, fixtures, soak_minutes)
+    connection.close()
