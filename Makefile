@@ -38,7 +38,7 @@ audit: $(VENV)/.installed
 	$(VENV)/bin/pip-audit --requirement requirements/production.txt --no-deps --disable-pip --progress-spinner off
 
 # Load tests the production way (gunicorn, production settings) on a database of their own,
-# holdfast_bench: a table of figures, JSON in bench/results/. `make bench ARGS=--quick` takes ~2 minutes.
+# holdfast_bench: a table of figures, JSON in bench/results/. `make bench ARGS=--quick` takes ~7 minutes (a 5-minute soak at the end).
 bench: $(VENV)/.installed
 	$(PY) -m bench $(ARGS)
 
