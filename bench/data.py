@@ -31,6 +31,8 @@ from core.bench import PING_TABLE
 
 AVAILABILITY_SIZES = (10, 100, 1000)  # spaces of the venues whose availability is measured
 BOOKING_SPACES = 100
+SEARCH_VENUES = 1000  # small restaurants more, for the search across venues (4 tables each)
+SEARCH_TABLES = 4
 BOOKING_HOURS = (
     6,
     7,
@@ -61,6 +63,7 @@ class Fixtures:
     users: list[dict] = field(default_factory=list)  # {"session", "csrf"} per booking user
     history_user: dict = field(default_factory=dict)
     fixed_reservations: int = 0
+    search_venues: int = 0  # venues in all, for the search across them
     bulk_loaded: int = 0
     bulk_capacity: int = 0
 
@@ -132,6 +135,32 @@ def create_fixtures(*, users: int) -> Fixtures:
             Space(venue=booking, name=f"Room {number + 1:03d}", capacity=6) for number in range(BOOKING_SPACES)
         )
         fixtures.booking_venue = booking.slug
+        # The search across venues looks at every venue: a thousand more, small, as a city's worth.
+        small = Venue.objects.bulk_create(
+            Venue(
+                name=f"Bench bistro {number:04d}",
+                slug=f"bench-bistro-{number:04d}",
+                kind=Venue.Kind.RESTAURANT,
+                time_zone="Europe/Berlin",
+                booking_mode=Venue.BookingMode.SLOTS,
+                assignment=Venue.Assignment.VENUE_ASSIGNS,
+                slot_interval_minutes=30,
+                default_duration_minutes=90,
+                max_advance_days=120,
+            )
+            for number in range(SEARCH_VENUES)
+        )
+        OpeningHours.objects.bulk_create(
+            OpeningHours(venue=venue, weekday=day, opens_at=time(12), closes_at=time(23))
+            for venue in small
+            for day in range(7)
+        )
+        Space.objects.bulk_create(
+            Space(venue=venue, name=f"Table {number + 1}", category=CATEGORIES[0], capacity=2 + 2 * number)
+            for venue in small
+            for number in range(SEARCH_TABLES)
+        )
+        fixtures.search_venues = Venue.objects.count()
         fixtures.booking_space_ids = list(booking.spaces.order_by("pk").values_list("pk", flat=True))
 
         # One password hash for everyone: PBKDF2 is slow on purpose, and nobody logs in with it.

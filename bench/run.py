@@ -377,6 +377,23 @@ def measure_availability(bench: Bench, fixtures, size: int, ceiling: dict) -> di
             ratio_to="trivial p95 (same concurrency)",
         )
         found[spaces] = row
+    # The home page's search across every venue (reservations/search.py): a constant number of queries.
+    path = "/?" + urlencode({"date": day, "time": "19:00", "party_size": 2})
+    once = bench.ask(path)
+    if once["status"] != 200:
+        raise SystemExit(f"{path} answered {once['status']}: {once['body'][:300]!r}")
+    result = bench.drive("get", concurrency=bench.workers, paths=[path])
+    found["search"] = bench.record(
+        "availability",
+        f"search across venues, {fixtures.search_venues:,} venues, {size:,} reservations",
+        result,
+        concurrency=bench.workers,
+        reservations=size,
+        queries=bench.queries(path, keep_as="search"),
+        response_bytes=len(once["body"]),
+        ratio=ratio(result["labels"]["request"]["p95_ms"], ceiling["p95_ms"]),
+        ratio_to="trivial p95 (same concurrency)",
+    )
     # What PostgreSQL does for the biggest venue's day, and for a booking's overlap check.
     from spaces.models import Venue
 

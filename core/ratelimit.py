@@ -5,9 +5,10 @@ is at most 20 a minute per user and 60 a minute per IP address; periods are s, m
 optional multiple ("5/15m/user"). They live in settings.HOLDFAST_RATE_LIMITS, one entry per action.
 
 Each rate is a fixed-window counter in the database (core.RateCounter), bumped by one atomic
-upsert, so every server process counts together and a burst cannot count twice as once. A window
-starts at a multiple of its period, which makes Retry-After exact: the seconds until the window that
-refused the request ends. A periodic job deletes the counts of windows that have ended.
+upsert (one statement for all the rates of an attempt), so every server process counts together
+and a burst cannot count twice as once. A window starts at a multiple of its period, which makes
+Retry-After exact: the seconds until the window that refused the request ends. A periodic job
+deletes the counts of windows that have ended.
 
 The IP address is the one allauth's log-in limits use (its adapter, so ALLAUTH_TRUSTED_PROXY_COUNT
 applies), IPv6 addresses by /64. Keys hold a keyed hash of it, never the address itself.
@@ -122,28 +123,40 @@ def hit(request, action: str, *, user=None, now: float | None = None) -> int | N
     if user is None:
         user = getattr(request, "user", None)
     now = time.time() if now is None else now
+    windows = [(rate, int(now // rate.seconds)) for rate in rates]
+    keys = [f"{action}:{rate}:{_identity(request, rate, user)}:{window}" for rate, window in windows]
+    counts = _bump_all(keys, [(window + 1) * rate.seconds for rate, window in windows])
     retry_after = None
-    for rate in rates:
-        window = int(now // rate.seconds)
-        key = f"{action}:{rate}:{_identity(request, rate, user)}:{window}"
-        count = _bump(key, expires_at=(window + 1) * rate.seconds)
-        if count > rate.amount:
+    for (rate, window), key in zip(windows, keys, strict=True):
+        if counts[key] > rate.amount:
             wait = max(1, math.ceil((window + 1) * rate.seconds - now))
             retry_after = max(retry_after or 0, wait)
     return retry_after
 
 
+# Every rate of one attempt in one statement: a row per window, counted once per rate of that key
+# (EXCLUDED.count: one statement may not update a row twice).
 COUNT_SQL = (
-    "INSERT INTO core_ratecounter (key, count, expires_at) VALUES (%s, 1, to_timestamp(%s)) "
-    "ON CONFLICT (key) DO UPDATE SET count = core_ratecounter.count + 1 RETURNING count"
+    "INSERT INTO core_ratecounter (key, count, expires_at) VALUES {rows} "
+    "ON CONFLICT (key) DO UPDATE SET count = core_ratecounter.count + EXCLUDED.count RETURNING key, count"
 )
 
 
 def _bump(key: str, *, expires_at: float) -> int:
     """Add one to the window's count and return it: one atomic statement, whatever the concurrency."""
+    return _bump_all([key], [expires_at])[key]
+
+
+def _bump_all(keys: list[str], expires_at: list[float]) -> dict[str, int]:
+    """Add one to each window's count, all in one atomic statement, and return the counts by key."""
+    hits: dict[str, list] = {}
+    for key, expires in zip(keys, expires_at, strict=True):
+        hits.setdefault(key, [0, expires])[0] += 1
+    # In key order: two statements that share rows lock them in the same order.
+    params = [value for key, (count, expires) in sorted(hits.items()) for value in (key, count, expires)]
     with connection.cursor() as cursor:
-        cursor.execute(COUNT_SQL, [key, expires_at])
-        return cursor.fetchone()[0]
+        cursor.execute(COUNT_SQL.format(rows=", ".join(["(%s, %s, to_timestamp(%s))"] * len(hits))), params)
+        return dict(cursor.fetchall())
 
 
 def forget_old_windows(*, now: float | None = None) -> int:

@@ -171,6 +171,7 @@ def hold(request, slug):
             space=data["space"],
             venue=None if data["space"] else venue,
             category=data["category"],
+            setup=form.rules,  # the venue's rules, read by the form a moment ago
         )
     except BookingError as error:
         search = form.search_query()

@@ -17,8 +17,8 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from django.db import DatabaseError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q, sql
 from django.utils import timezone
 
 from core.sms import SmsError
@@ -75,10 +75,43 @@ def _record(guest, kind: str, *, key: str, context: dict | None, **about) -> Out
 
 
 def _recorded(key: str, defaults: dict) -> OutgoingMessage:
-    message, created = OutgoingMessage.objects.get_or_create(dedupe_key=key, defaults=defaults)
-    if created:
-        transaction.on_commit(lambda: dispatch(message.pk))
+    """The message with dedupe key `key`: written now (and sent after commit), or the one written before.
+
+    One statement when it is new, INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING, instead of
+    get_or_create's SELECT, savepoint, INSERT and release; a key written before (or by a concurrent
+    transaction, whose commit the INSERT waits for) is read back."""
+    message = OutgoingMessage(dedupe_key=key, **defaults)
+    if not _insert_unless_keyed(message):
+        return OutgoingMessage.objects.get(dedupe_key=key)
+    transaction.on_commit(lambda: dispatch(message.pk))
     return message
+
+
+def _insert_unless_keyed(message: OutgoingMessage) -> bool:
+    """INSERT the message unless its dedupe key is taken; False when it was. Django's own compiler writes
+    the columns and values (defaults, auto_now_add, db_default) as save() would, and what the database
+    fills in (the id, db_default values) comes back onto the instance as save() brings it."""
+    meta = OutgoingMessage._meta
+    using = router.db_for_write(OutgoingMessage)
+    connection = connections[using]
+    query = sql.InsertQuery(OutgoingMessage)
+    query.insert_values([field for field in meta.local_concrete_fields if not field.primary_key], [message])
+    [(insert, params)] = query.get_compiler(using=using).as_sql()
+    returning = [meta.pk, *(field for field in meta.db_returning_fields if not field.primary_key)]
+    quote = connection.ops.quote_name
+    insert += f" ON CONFLICT ({quote(meta.get_field('dedupe_key').column)}) DO NOTHING RETURNING " + ", ".join(
+        quote(field.column) for field in returning
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(insert, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    for field, value in zip(returning, row, strict=True):
+        setattr(message, field.attname, value)
+    message._state.adding = False
+    message._state.db = using
+    return True
 
 
 def dispatch(message_id: int) -> None:

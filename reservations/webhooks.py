@@ -135,8 +135,21 @@ def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300, now: 
 # --- Recording (in the caller's transaction) -------------------------------------------------------------
 
 
-def _endpoints(reservation: Reservation, event_type: str) -> list[int]:
-    """The active endpoints of the booking's venue that want `event_type`. One query."""
+def endpoints_of(reservation: Reservation) -> list[tuple[int, list[str]]]:
+    """The active endpoints of the booking's venue, each with the events it wants: one query, for every
+    event a change records at once (a booking's "created" and "confirmed")."""
+    return list(
+        WebhookEndpoint.objects.filter(venue__spaces=reservation.space_id, is_active=True)
+        .order_by("pk")
+        .values_list("pk", "events")
+    )
+
+
+def _endpoints(reservation: Reservation, event_type: str, known=None) -> list[int]:
+    """The active endpoints of the booking's venue that want `event_type`: from `known` (endpoints_of,
+    read in the same transaction), or one query."""
+    if known is not None:
+        return [pk for pk, events in known if event_type in events]
     return list(
         WebhookEndpoint.objects.filter(
             venue__spaces=reservation.space_id, is_active=True, events__contains=[event_type]
@@ -150,12 +163,13 @@ def emit(
     reservation: Reservation,
     data: Callable[[], dict] | None = None,
     now: datetime | None = None,
+    endpoints: list[tuple[int, list[str]]] | None = None,
 ) -> int:
     """Record `event_type` about `reservation` for every active endpoint of its venue that wants it,
     in the current transaction; each is delivered after commit. `data` makes the object sent (default:
-    the booking as it is now), called only when someone wants it: one query when nobody does. How
-    many deliveries were written."""
-    endpoints = _endpoints(reservation, event_type)
+    the booking as it is now), called only when someone wants it: one query when nobody does, none
+    with `endpoints` (endpoints_of, read in the same transaction). How many deliveries were written."""
+    endpoints = _endpoints(reservation, event_type, endpoints)
     if not endpoints:
         return 0
     now = now or timezone.now()
@@ -185,18 +199,30 @@ def emit(
     return len(ids)
 
 
-def emit_for_history(reservation: Reservation, kind: str, details: dict) -> int:
+def emit_for_history(
+    reservation: Reservation,
+    kind: str,
+    details: dict,
+    *,
+    endpoints: list[tuple[int, list[str]]] | None = None,
+    data: Callable[[], dict] | None = None,
+) -> int:
     """The partners' event for one line of a booking's history (transitions.record), if they hear of
-    it. A change carries what changed, as the history says it (before and after)."""
+    it. A change carries what changed, as the history says it (before and after). `endpoints`: the
+    venue's (endpoints_of), when read already in this transaction; `data`: the object sent, when it
+    is not the booking as it is now."""
     event_type = FROM_HISTORY.get(kind)
     if event_type is None:
         return 0
     changes = details.get("changes") if event_type == Event.RESERVATION_MODIFIED else None
     if changes:
         return emit(
-            event_type, reservation=reservation, data=lambda: {**reservation_data(reservation), "changes": changes}
+            event_type,
+            reservation=reservation,
+            data=lambda: {**reservation_data(reservation), "changes": changes},
+            endpoints=endpoints,
         )
-    return emit(event_type, reservation=reservation)
+    return emit(event_type, reservation=reservation, data=data, endpoints=endpoints)
 
 
 # --- Delivering (after commit, by a worker; again by the sweep) ---------------------------------------

@@ -122,6 +122,7 @@ def claim(
     *,
     venue: Venue,
     exclude: Reservation | None = None,
+    remember_claims: bool = False,
 ):
     """Lock the seating's spaces, check under the locks that each is still free for the period plus
     its buffer, then `write()` and claim them for the booking `write()` made or changed.
@@ -135,7 +136,8 @@ def claim(
     The check counts what the constraint counts (a stale hold too): one that another transaction is
     expiring right now must read as taken, not be waited for while we hold the spaces' locks.
     `write()` returns the new reservation, or None having changed `exclude`. Returns the
-    reservation written, or None when a space is taken.
+    reservation written, or None when a space is taken. `remember_claims`: the claims written are
+    the reservation's `claims` as if prefetched (what its answer lists, without reading them back).
     """
     spaces = sorted(seating.spaces, key=lambda space: space.pk)
     try:
@@ -153,8 +155,9 @@ def claim(
             if busy.exists():
                 raise _Taken
             reservation = write() or exclude
-            SpaceClaim.objects.filter(reservation=reservation).delete()
-            SpaceClaim.objects.bulk_create(
+            if exclude is not None:  # a booking that moves lets its old claims go (a new one has none)
+                SpaceClaim.objects.filter(reservation=reservation).delete()
+            claims = SpaceClaim.objects.bulk_create(
                 SpaceClaim(
                     reservation=reservation,
                     space=space,
@@ -164,6 +167,8 @@ def claim(
                 )
                 for space in spaces
             )
+            if remember_claims:
+                _remember_claims(reservation, claims)
             return reservation
     except _Taken:
         return None
@@ -171,6 +176,14 @@ def claim(
         if _is_overlap_violation(error):  # the database's last word, e.g. against a direct write
             return None
         raise
+
+
+def _remember_claims(reservation: Reservation, claims: list[SpaceClaim]) -> None:
+    """`reservation.claims.all()` answers `claims` without a query, as prefetch_related leaves it."""
+    found = reservation.claims.all()
+    found._result_cache = list(claims)
+    found._prefetch_done = True
+    reservation._prefetched_objects_cache = {**getattr(reservation, "_prefetched_objects_cache", {}), "claims": found}
 
 
 def _is_overlap_violation(error: IntegrityError) -> bool:

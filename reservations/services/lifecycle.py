@@ -17,8 +17,8 @@ from django.utils.translation import ngettext
 
 from accounts import phones
 from core.retry import retry_on_conflict
-from reservations import capacity, hooks, notifications
-from reservations.capacity import Seating
+from reservations import capacity, hooks, notifications, webhooks
+from reservations.capacity import Seating, Setup
 from reservations.exceptions import HoldExpired, NotAllowed, PolicyViolation, SlotUnavailable
 from reservations.models import OutgoingMessage, Reservation, ReservationEvent
 from reservations.periods import format_local, stay_period
@@ -34,6 +34,15 @@ from spaces.powers import Power
 Status = Reservation.Status
 Event = ReservationEvent.Kind
 Message = OutgoingMessage.Kind
+
+
+def _as_read(reservation: Reservation) -> Reservation:
+    """A row just written, its money as the database keeps it (2 places: "0.00", not "0"), so the
+    instance answers as the row read back would."""
+    for field in ("price", "amount_due"):
+        places = Reservation._meta.get_field(field).decimal_places
+        setattr(reservation, field, Decimal(getattr(reservation, field)).quantize(Decimal(1).scaleb(-places)))
+    return reservation
 
 
 def _reload(reservation: Reservation) -> Reservation:
@@ -74,6 +83,7 @@ def reservation_hold(
     actor=None,
     now: datetime | None = None,
     idempotency_key: str = "",
+    setup: Setup | None = None,
 ) -> Reservation:
     """Hold a space for `guest` for the venue's hold length, or raise SlotUnavailable/PolicyViolation.
 
@@ -86,8 +96,51 @@ def reservation_hold(
     it first the next one is tried, so the guest hears "no longer free" only when none is left.
 
     `by_sms`: the guest asks for text messages about it too (needs a phone: `contact_phone` or theirs).
+    `setup`: the venue's rules (rules.setup), when the caller has read them for this request already.
     """
-    now = now or timezone.now()
+    return _hold(
+        book=False,
+        guest=guest,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        party_size=party_size,
+        space=space,
+        venue=venue,
+        category=category,
+        notes=notes,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        by_sms=by_sms,
+        actor=actor,
+        now=now,
+        idempotency_key=idempotency_key,
+        setup=setup,
+    )
+
+
+def _hold(
+    *,
+    book: bool,
+    guest,
+    starts_at: datetime,
+    ends_at: datetime | None = None,
+    party_size: int,
+    space: Space | None = None,
+    venue: Venue | None = None,
+    category: str = "",
+    notes: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    by_sms: bool = False,
+    actor=None,
+    now: datetime | None = None,
+    idempotency_key: str = "",
+    setup: Setup | None = None,
+) -> Reservation:
+    """reservation_hold; with `book`, reservation_book: a booking with nothing to pay up front is
+    written confirmed at once (its history and its partners' events those of a hold confirmed at
+    once); one with something due is held, and reservation_book confirms it as before."""
+    asked_now, now = now, now or timezone.now()
     actor = actor or guest
     if by_sms:
         text_messages.check_booking_phone(contact_phone.strip() or guest.phone)
@@ -108,7 +161,7 @@ def reservation_hold(
     if space is not None and not by_seat and not idempotency_key and allocation.taken_at(space, starts_at, now=now):
         # Plainly gone (a booking committed a moment ago): said at once, before the rules are read.
         raise SlotUnavailable(rules.unavailable_message(venue, space, starts_at, party_size))
-    setup = None if by_seat else rules.setup(venue)
+    setup = None if by_seat else (setup if setup is not None and setup.venue.pk == venue.pk else rules.setup(venue))
     if by_seat:
         starts_at = starts_at.astimezone(UTC)
     else:
@@ -126,29 +179,56 @@ def reservation_hold(
         candidates = rules.check_stay_limits(setup, candidates, starts_at, ends_at)
     rates = setup.rates if setup is not None else []
 
+    hold_until = now + timedelta(minutes=venue.hold_minutes)
+
     def new_hold(taken: Seating):
         price = booking_price(taken, starts_at, ends_at, party_size, rates=rates)
         first_night = _first_night(venue, taken, starts_at, ends_at, rates)
-        return Reservation.objects.create(
+        due = amount_due(venue, space=taken.space, price=price, party_size=party_size, first_night=first_night)
+        # Booked with nothing to pay up front: confirmed in this one write, never a hold to confirm.
+        confirmed = book and not due
+        reservation = Reservation.objects.create(
             guest=guest,
             space=taken.space,
             starts_at=starts_at,
             ends_at=ends_at,
             party_size=party_size,
             requested_category=category,
-            status=Status.HELD,
-            hold_expires_at=now + timedelta(minutes=venue.hold_minutes),
+            status=Status.CONFIRMED if confirmed else Status.HELD,
+            hold_expires_at=None if confirmed else hold_until,
             notes=notes,
             contact_name=contact_name.strip(),
             contact_phone=contact_phone.strip(),
             by_sms=by_sms,
             price=price,
-            amount_due=amount_due(
-                venue, space=taken.space, price=price, party_size=party_size, first_night=first_night
-            ),
+            amount_due=due,
             currency=venue.currency,
             idempotency_key=idempotency_key,
         )
+        _as_read(reservation)
+        return reservation
+
+    def made(reservation: Reservation, space_name: str) -> Reservation:
+        """The new booking's history: "held", and "confirmed" with it when it was booked at once."""
+        held = {"space": space_name}
+        if reservation.status != Status.CONFIRMED:
+            transitions.record(reservation, Event.HELD, actor, **held)
+            if book:  # something to pay up front: confirmed as reservation_confirm does, in this transaction
+                return reservation_confirm(reservation=reservation, actor=actor, now=asked_now)
+            return reservation
+        given = transitions.given(reservation)
+        as_held = {"status": Status.HELD, "hold_expires_at": hold_until.isoformat()}
+        transitions.record_all(
+            reservation,
+            [
+                # What partners heard of a new booking before it was confirmed: a hold.
+                (Event.HELD, held, lambda: {**webhooks.reservation_data(reservation), **as_held}),
+                (Event.CONFIRMED, {"given": given} if given else {}, None),
+            ],
+            actor,
+        )
+        notifications.enqueue(reservation, Message.CONFIRMED, key=f"confirmed:{reservation.pk}")
+        return reservation
 
     with transaction.atomic():
         # One guest's holds are counted under a lock on their row, so the cap cannot be raced.
@@ -174,8 +254,7 @@ def reservation_hold(
             if reservation is None:
                 left = session.seats - allocation.seats_taken(space, starts_at, now=now)
                 raise SlotUnavailable(rules.sold_out_message(space, starts_at, left))
-            transitions.record(reservation, Event.HELD, actor, space=space.name)
-            return reservation
+            return made(reservation, space.name)
         allocation.expire_stale_holds_in_the_way(venue, candidates, starts_at, ends_at, now=now)
         pacing = allocation.Pacing(setup, starts_at, now=now).lock()
         paced = None
@@ -184,12 +263,16 @@ def reservation_hold(
                 paced = paced or refusal
                 continue
             reservation = allocation.claim(
-                candidate, starts_at, ends_at, lambda candidate=candidate: new_hold(candidate), venue=venue
+                candidate,
+                starts_at,
+                ends_at,
+                lambda candidate=candidate: new_hold(candidate),
+                venue=venue,
+                remember_claims=book,
             )
             if reservation is None:
                 continue  # taken by a concurrent booking a moment ago: try the next candidate
-            transitions.record(reservation, Event.HELD, actor, space=candidate.name)
-            return reservation
+            return made(reservation, candidate.name)
     if paced is not None:
         raise SlotUnavailable(rules.paced_message(venue, paced, starts_at))
     raise SlotUnavailable(rules.unavailable_message(venue, space, starts_at, party_size))
@@ -218,14 +301,14 @@ def _made_with_key(guest, key: str, starts_at: datetime, party_size: int) -> Res
 
 @retry_on_conflict
 def reservation_book(**kwargs) -> Reservation:
-    """Hold and confirm in one step (a booking that needs no payment). Same arguments as hold."""
-    with transaction.atomic():
-        reservation = reservation_hold(**kwargs)
-        if getattr(reservation, "replayed", False):
-            return reservation  # made by an earlier request with the same key: as it is now
-        return reservation_confirm(
-            reservation=reservation, actor=kwargs.get("actor") or kwargs["guest"], now=kwargs.get("now")
-        )
+    """Hold and confirm in one step (a booking that needs no payment). Same arguments as hold.
+
+    Nothing to pay up front (the usual case): one transaction writes the booking confirmed, its claims,
+    its history ("held" and "confirmed", in one INSERT), its partners' events and its confirmation
+    e-mail. Something due: held, then confirmed as reservation_confirm does (staff waive it; a guest
+    is told it is confirmed once paid), in the same transaction. A retry with the same
+    `idempotency_key` gets the booking back as it is now (`replayed`)."""
+    return _hold(**kwargs, book=True)
 
 
 @retry_on_conflict
@@ -248,8 +331,10 @@ def reservation_confirm(
     now = now or timezone.now()
     given = _given(notes=notes, contact_name=contact_name, contact_phone=contact_phone, by_sms=by_sms)
     with transaction.atomic():
+        guest = None
         if given:
-            given = _booking_details(reservation, actor, given)  # the guest's row first: the lock order
+            # The guest's row first: the lock order.
+            given, guest = _booking_details(reservation, actor, given, with_guest=True)
         locked = _lock(reservation)
         staff = rules.check_actor(locked, actor, Power.BOOK_FOR_GUESTS) if actor is not None else False
         if locked.status == Status.CONFIRMED:
@@ -259,21 +344,26 @@ def reservation_confirm(
                 _("This reservation is %(status)s and cannot be confirmed.")
                 % {"status": locked.get_status_display().lower()}
             )
-        if given:
-            _write_details(locked, given, now=now)
+        if guest is not None:
+            locked.guest = guest  # read under its lock a moment ago: whom the confirmation goes to
+        for name, value in given.items():  # written with the confirmation's UPDATE (or below, if it ran out)
+            setattr(locked, name, value)
         waived = {}
         if locked.amount_due and not hooks.is_paid.any(locked):
             if not staff:
                 raise PolicyViolation(_("This booking is confirmed once the payment is made."))
             waived = {"payment_waived": str(locked.amount_due)}  # staff book it to be paid at the venue
             Reservation.objects.filter(pk=locked.pk).update(amount_due=0)
+            locked.amount_due = Decimal("0.00")
         if locked.hold_expires_at and locked.hold_expires_at <= now:
+            if given:
+                _write_details(locked, given, now=now)  # kept on it: held again, it has them
             transitions.expire(locked, now=now)
             waitlist.offer_after(locked, now=now)
             expired = locked
         else:
-            transitions.confirm(locked, actor=actor, now=now, details=waived)
-            return _reload(locked)
+            # The row as written: the instance has every value the UPDATE set (and its space and venue).
+            return transitions.confirm(locked, actor=actor, now=now, details=waived, fields=given)
     raise HoldExpired(hold_ran_out_words(expired))
 
 
@@ -324,12 +414,13 @@ MAX_NOTES = Reservation._meta.get_field("notes").max_length
 MAX_CONTACT_NAME = Reservation._meta.get_field("contact_name").max_length
 
 
-def _booking_details(reservation: Reservation, actor, given: dict) -> dict:
+def _booking_details(reservation: Reservation, actor, given: dict, *, with_guest: bool = False):
     """The notes, name and phone given for a booking, checked: notes of at most MAX_NOTES characters
     (never cut), a phone read with accounts.phones (E.164). A guest booking for themselves whose
     profile has no name or phone yet gets the ones given (asked once; a friend's phone, given with the
     friend's name, stays on the booking); a name or phone the same as the profile's is stored as ""
-    (Reservation.who and .phone fall back to the profile's)."""
+    (Reservation.who and .phone fall back to the profile's). `with_guest`: (the values, the guest's
+    row as read under its lock, or None for a booking without a guest)."""
     checked = dict(given)
     if "notes" in checked:
         checked["notes"] = checked["notes"].strip()
@@ -354,7 +445,7 @@ def _booking_details(reservation: Reservation, actor, given: dict) -> dict:
     if reservation.guest_id is None:
         if checked.get("by_sms"):
             text_messages.check_booking_phone(own_phone)
-        return checked
+        return (checked, None) if with_guest else checked
     User = get_user_model()
     guest = User.objects.select_for_update().get(pk=reservation.guest_id)
     name = checked.get("contact_name")
@@ -376,7 +467,7 @@ def _booking_details(reservation: Reservation, actor, given: dict) -> dict:
     for field in ("name", "phone"):
         if checked.get(f"contact_{field}") and checked[f"contact_{field}"] == getattr(guest, field):
             checked[f"contact_{field}"] = ""
-    return checked
+    return (checked, guest) if with_guest else checked
 
 
 def _write_details(locked: Reservation, given: dict, *, now: datetime) -> None:

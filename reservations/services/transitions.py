@@ -8,6 +8,7 @@ change is allowed by the venue's rules; this module refuses only a change no rul
 (cancelling a completed booking, say), which would be a bug in the caller.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from core.replica import pin_to_primary
@@ -43,6 +44,23 @@ def record(reservation: Reservation, kind: str, actor, **details) -> Reservation
     return event
 
 
+def record_all(
+    reservation: Reservation, lines: list[tuple[str, dict, Callable[[], dict] | None]], actor
+) -> list[ReservationEvent]:
+    """Several lines of the history at once, in order, as `record` writes each (the events in one
+    INSERT; the venue's webhook endpoints read once for all of them): a booking made confirmed at once
+    is "held" then "confirmed", as a hold confirmed a moment later reads. Each line is (kind, details,
+    what makes the object its webhook sends, or None for the booking as it is now)."""
+    pin_to_primary(reservation.guest_id)
+    events = ReservationEvent.objects.bulk_create(
+        ReservationEvent(reservation=reservation, kind=kind, actor=actor, details=details) for kind, details, _ in lines
+    )
+    endpoints = webhooks.endpoints_of(reservation)
+    for kind, details, data in lines:
+        webhooks.emit_for_history(reservation, kind, details, endpoints=endpoints, data=data)
+    return events
+
+
 def transition(
     reservation: Reservation,
     to: str,
@@ -57,10 +75,14 @@ def transition(
     `details`; queue `message` = (kind, dedupe key, context) to the guest. Updates the instance."""
     if to not in ALLOWED.get(reservation.status, ()):
         raise ValueError(f"A reservation cannot go from {reservation.status} to {to}.")
+    was_active = reservation.status in Reservation.ACTIVE_STATUSES
     changes = {"status": to, "updated_at": now, **(fields or {})}
     Reservation.objects.filter(pk=reservation.pk).update(**changes)
-    # The spaces it takes are taken while it is held or confirmed, and free again once it is not.
-    SpaceClaim.objects.filter(reservation=reservation).update(active=to in Reservation.ACTIVE_STATUSES)
+    # The spaces it takes are taken while it is held or confirmed, and free again once it is not
+    # (held to confirmed leaves them taken: nothing to write).
+    active = to in Reservation.ACTIVE_STATUSES
+    if active != was_active or not active:
+        SpaceClaim.objects.filter(reservation=reservation).update(active=active)
     # A waitlist offer ends with its hold: booked when confirmed, lapsed when it ran out or was let go.
     if to in (Status.CONFIRMED, Status.EXPIRED, Status.CANCELLED):
         booked = WaitlistEntry.Status.BOOKED if to == Status.CONFIRMED else WaitlistEntry.Status.LAPSED
@@ -87,9 +109,13 @@ def given(reservation: Reservation) -> list[str]:
     ]
 
 
-def confirm(reservation: Reservation, *, actor, now: datetime, details: dict) -> Reservation:
+def confirm(
+    reservation: Reservation, *, actor, now: datetime, details: dict, fields: dict | None = None
+) -> Reservation:
     """A hold (or a lapsed hold that was paid for) becomes a booking; the guest gets the confirmation.
-    Its one event says what it was confirmed with (`given`): a confirm with notes is no "modified"."""
+    Its one event says what it was confirmed with (`given`): a confirm with notes is no "modified".
+    `fields`: what else is written with it (the notes and contact given as it is confirmed, already
+    set on the instance)."""
     with_details = given(reservation)
     return transition(
         reservation,
@@ -97,7 +123,7 @@ def confirm(reservation: Reservation, *, actor, now: datetime, details: dict) ->
         actor=actor,
         now=now,
         details={**details, "given": with_details} if with_details else details,
-        fields={"hold_expires_at": None},
+        fields={**(fields or {}), "hold_expires_at": None},
         message=(OutgoingMessage.Kind.CONFIRMED, f"confirmed:{reservation.pk}", {}),
     )
 
