@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 from bench.run import BASE_DIR, Bench, check_double_booking, log
 
-MIX = {"availability": 40, "search": 40, "booking": 15, "modify": 3, "cancel": 2}  # per cent
+MIX = {"availability": 70, "search": 10, "booking": 15, "modify": 3, "cancel": 2}  # per cent
 KINDS = tuple(MIX)
 # Days of bench-rooms that no other phase books: the booking phases use days 2-79 and 80, the
 # contention day 85; the bulk books 11:00 and 18:00 UTC (90 minutes) up to day 90.
