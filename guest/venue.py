@@ -63,10 +63,28 @@ def home(request):
             nights=data["nights"],
             now=now,
         )
-        context["answers"] = [answer_links(answer, data) for answer in answers]
+        # A page of venues at a time (those with something free first): a city's thousand venues
+        # would be a page of megabytes nobody reads to the end. The next page keeps the search.
+        page_number = _page_number(request.GET.get("page"), len(answers))
+        shown = answers[(page_number - 1) * SEARCH_PAGE : page_number * SEARCH_PAGE]
+        context["answers"] = [answer_links(answer, data) for answer in shown]
         context["day"] = data["date"]
         context["asked"] = data["time"]
+        context["venue_count"] = len(answers)
+        context["shown_from"] = (page_number - 1) * SEARCH_PAGE + 1 if shown else 0
+        context["shown_to"] = (page_number - 1) * SEARCH_PAGE + len(shown)
+        if page_number * SEARCH_PAGE < len(answers):
+            context["more_url"] = "?" + urlencode({**request.GET.dict(), "page": page_number + 1})
     return render_picker(request, "home.html", context, partial_template="spaces/_search_results.html")
+
+
+SEARCH_PAGE = 20  # venues a page of the search across venues shows
+
+
+def _page_number(text: str | None, count: int) -> int:
+    """The page asked for, from 1 to the last there is (anything else: the first)."""
+    last = max(1, -(-count // SEARCH_PAGE))
+    return int(text) if text and text.isdigit() and 1 <= int(text) <= last else 1
 
 
 def answer_links(answer: VenueAnswer, data: dict) -> dict:

@@ -717,3 +717,26 @@ def test_plain_errors_keeps_a_fields_own_words():
         "day": ["Give a date as year-month-day, such as 2026-11-14."],
     }
     assert Form({}).errors == {"count": ["Please fill this in."], "day": ["Please fill this in."]}
+
+
+def test_the_search_shows_a_page_of_venues_at_a_time_those_with_free_times_first(client, restaurant):
+    from guest.venue import SEARCH_PAGE
+
+    day = next_weekday(restaurant, TUESDAY)
+    for number in range(SEARCH_PAGE + 4):  # closed that day: nothing free, so after the trattoria
+        Venue.objects.create(name=f"Shut {number:02d}", slug=f"shut-{number:02d}", time_zone="Europe/Berlin")
+    html = text(ask(client, day, "19:00", 2))
+    assert html.count('<li class="card answer') == SEARCH_PAGE
+    assert html.index(f">{restaurant.name}</a></h4>") < html.index("nothing-free")  # the one with times first
+    assert f"Venues 1–{SEARCH_PAGE} of {SEARCH_PAGE + 5}." in html
+    more = html.split('class="more-venues"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert parse_qs(urlsplit(more).query)["page"] == ["2"]
+    assert parse_qs(urlsplit(more).query)["date"] == [day.isoformat()]  # the search kept
+
+    second = text(client.get(HOME + more))
+    assert second.count('<li class="card answer') == 5
+    assert f"Venues {SEARCH_PAGE + 1}–{SEARCH_PAGE + 5} of {SEARCH_PAGE + 5}." in second
+    assert 'class="more-venues"' not in second
+    assert restaurant.name not in second
+    # A page that is not there is the first.
+    assert text(ask(client, day, "19:00", 2, page="99")).count('<li class="card answer') == SEARCH_PAGE
