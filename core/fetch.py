@@ -14,6 +14,7 @@ DNS server that answers a public address first and a private one second (DNS reb
 The deadline is checked between reads: a download may overrun it by at most one read's timeout.
 """
 
+import contextlib
 import ipaddress
 import socket
 import time
@@ -119,6 +120,24 @@ def _read(response: requests.Response, max_bytes: int, deadline: float, timeout:
     return bytes(body)
 
 
+@contextlib.contextmanager
+def _network_errors(timeout: float, broke_off: str):
+    """What requests and urllib3 (which read1 reaches) raise, as a FetchError in words a manager reads;
+    the most specific first. `broke_off`: the words for an answer that broke off."""
+    try:
+        yield
+    except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as error:
+        raise FetchError(_("The secure (https) connection to the server failed.")) from error
+    except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as error:
+        raise FetchError(
+            _("The server did not answer within %(seconds)s seconds.") % {"seconds": f"{timeout:g}"}
+        ) from error
+    except requests.exceptions.ConnectionError as error:
+        raise FetchError(_("Could not connect to the server.")) from error
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise FetchError(broke_off) from error
+
+
 def fetch(
     url: str,
     *,
@@ -143,44 +162,33 @@ def fetch(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(_took_too_long(timeout))
-        try:
-            with requests.get(
+        broke_off = _("The download failed: the answer broke off or could not be read.")
+        with (
+            _network_errors(timeout, broke_off),
+            requests.get(
                 url, headers=headers, timeout=(remaining, remaining), allow_redirects=False, stream=True
-            ) as response:
-                if response.status_code in REDIRECTS:
-                    location = response.headers.get("Location", "")
-                    if not location:
-                        raise FetchError(
-                            _("The server answered %(status)s without saying where to.")
-                            % {"status": response.status_code}
-                        )
-                    if hop == max_redirects:
-                        raise FetchError(
-                            _("The server redirected more than %(count)s times.") % {"count": max_redirects}
-                        )
-                    url = urljoin(url, location)
-                    continue
-                if response.status_code not in (200, 304):
-                    raise FetchError(_("The server answered %(status)s.") % {"status": response.status_code})
-                body = b"" if response.status_code == 304 else _read(response, max_bytes, deadline, timeout)
-                return Fetched(
-                    url=url,
-                    status=response.status_code,
-                    body=body,
-                    etag=response.headers.get("ETag", ""),
-                    last_modified=response.headers.get("Last-Modified", ""),
-                )
-        # What requests and urllib3 (which read1 reaches) raise; the most specific first.
-        except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as error:
-            raise FetchError(_("The secure (https) connection to the server failed.")) from error
-        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as error:
-            raise FetchError(
-                _("The server did not answer within %(seconds)s seconds.") % {"seconds": f"{timeout:g}"}
-            ) from error
-        except requests.exceptions.ConnectionError as error:
-            raise FetchError(_("Could not connect to the server.")) from error
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-            raise FetchError(_("The download failed: the answer broke off or could not be read.")) from error
+            ) as response,
+        ):
+            if response.status_code in REDIRECTS:
+                location = response.headers.get("Location", "")
+                if not location:
+                    raise FetchError(
+                        _("The server answered %(status)s without saying where to.") % {"status": response.status_code}
+                    )
+                if hop == max_redirects:
+                    raise FetchError(_("The server redirected more than %(count)s times.") % {"count": max_redirects})
+                url = urljoin(url, location)
+                continue
+            if response.status_code not in (200, 304):
+                raise FetchError(_("The server answered %(status)s.") % {"status": response.status_code})
+            body = b"" if response.status_code == 304 else _read(response, max_bytes, deadline, timeout)
+            return Fetched(
+                url=url,
+                status=response.status_code,
+                body=body,
+                etag=response.headers.get("ETag", ""),
+                last_modified=response.headers.get("Last-Modified", ""),
+            )
     raise AssertionError("unreachable")
 
 
@@ -206,24 +214,16 @@ def post(
     that check_address refuses, and anything the network does, raises FetchError."""
     check_address(url, allow_private=allow_private, allow_http=allow_http)
     deadline = time.monotonic() + timeout
-    try:
-        with requests.post(
+    with (
+        _network_errors(timeout, _("The answer broke off or could not be read.")),
+        requests.post(
             url, data=body, headers=headers, timeout=(timeout, timeout), allow_redirects=False, stream=True
-        ) as response:
-            answer = bytearray()
-            while len(answer) < max_bytes and time.monotonic() < deadline:
-                chunk = response.raw.read1(min(READ_SIZE, max_bytes - len(answer)), decode_content=True)
-                if not chunk:
-                    break
-                answer += chunk
-            return Posted(status=response.status_code, body=bytes(answer))
-    except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as error:
-        raise FetchError(_("The secure (https) connection to the server failed.")) from error
-    except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as error:
-        raise FetchError(
-            _("The server did not answer within %(seconds)s seconds.") % {"seconds": f"{timeout:g}"}
-        ) from error
-    except requests.exceptions.ConnectionError as error:
-        raise FetchError(_("Could not connect to the server.")) from error
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
-        raise FetchError(_("The answer broke off or could not be read.")) from error
+        ) as response,
+    ):
+        answer = bytearray()
+        while len(answer) < max_bytes and time.monotonic() < deadline:
+            chunk = response.raw.read1(min(READ_SIZE, max_bytes - len(answer)), decode_content=True)
+            if not chunk:
+                break
+            answer += chunk
+        return Posted(status=response.status_code, body=bytes(answer))
